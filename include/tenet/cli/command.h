@@ -1,0 +1,55 @@
+// The CLI's building blocks: the command table entry, shared runtime flags, error printing.
+//
+// Each command lives in src/cli/<command>.cpp and exposes one `Add<Name>Command` function that
+// declares its flags on a CLI11 sub-app and returns the function that runs it. main.cpp holds the
+// table. Conventions (STYLE.md): `--help` with examples, progress on stderr, machine-readable
+// output on stdout or `--out`, exit 0 on success, 1 on a runtime error (one line "tenet: error:
+// ..." on stderr), 2 on a usage error.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "tenet/util/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tenet::cli {
+
+using RunFn = std::function<int()>;
+// Declares a command's flags on `sub` and returns the function that runs it after parsing.
+using AddFn = RunFn (*)(CLI::App& sub);
+
+struct CommandSpec {
+  const char* path;     // words after `tenet`, e.g. "model init"
+  const char* summary;  // one line for `tenet --help`
+  AddFn add;
+};
+
+// Parses argv against `table` and runs the selected command. Returns the process exit code.
+int Dispatch(int argc, char** argv, const CommandSpec* table, size_t n);
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// Prints "tenet: error: <message>" to stderr and returns kExitError (kExitUsage for
+// InvalidArgument raised while validating flags, when `usage` is set).
+int Fail(const Status& s, bool usage = false);
+
+// Flags shared by every command that runs a model: --threads, --device, --dtype.
+struct RuntimeOptions {
+  int threads = 0;             // 0: all cores of this machine
+  std::string device = "auto"; // auto|cpu|cuda; auto = cuda when available
+  std::string dtype;           // ""(checkpoint's)|float32|bfloat16
+};
+void AddRuntimeFlags(CLI::App& app, RuntimeOptions* opts, bool with_dtype = true);
+// Sets LibTorch's intra-op threads (Debian's build starts with 1). InvalidArgument on bad values.
+Status ApplyThreads(const RuntimeOptions& opts);
+
+// Writes `text` to `path` atomically, or to stdout when path is empty or "-".
+Status WriteOutput(const std::string& path, const std::string& text);
+
+}  // namespace tenet::cli

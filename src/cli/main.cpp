@@ -1,0 +1,22 @@
+// tenet: the command-line entry point. Holds only the command table; each command lives in its
+// own file (src/cli/<command>.cpp). See tenet/cli/command.h for the conventions.
+#include <iterator>
+
+#include "tenet/cli/command.h"
+#include "tenet/cli/commands.h"
+
+namespace {
+using tenet::cli::CommandSpec;
+const CommandSpec kCommands[] = {
+    {"info", "Show the build, threads, BLAS and (with --model) a model's architecture and memory", tenet::cli::AddInfoCommand},
+    {"model init", "Write a random Llama model of a named preset as a complete HF folder", tenet::cli::AddModelInitCommand},
+    {"tokenize", "Turn text into token ids with a tokenizer.json", tenet::cli::AddTokenizeCommand},
+    {"detokenize", "Turn token ids back into text", tenet::cli::AddDetokenizeCommand},
+    {"template", "Render a chat with the tokenizer's chat_template", tenet::cli::AddTemplateCommand},
+    {"score", "Sum the log-probabilities of completions given prompts", tenet::cli::AddScoreCommand},
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  return tenet::cli::Dispatch(argc, argv, kCommands, std::size(kCommands));
+}

