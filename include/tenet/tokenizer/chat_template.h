@@ -10,6 +10,8 @@
 // Thread-safety: a parsed ChatTemplate is immutable; Render may be called from many threads.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +22,18 @@
 
 namespace tenet {
 
+// Rendering knobs beyond the context. Defaults make rendering deterministic.
+struct RenderOptions {
+  // The instant `strftime_now(format)` formats (transformers defines it as
+  // datetime.now().strftime(format); here in UTC with the C locale). Default 2024-07-26 00:00 UTC,
+  // so Llama 3.2's "Today Date" line equals the "26 Jul 2024" default of Llama 3.1's template.
+  // Pass std::chrono::system_clock::now() for transformers' live behaviour.
+  std::chrono::system_clock::time_point now = std::chrono::sys_days{std::chrono::year{2024} / 7 / 26};
+  // Rendering fails (InvalidArgument) once the output, or any string built on the way, exceeds
+  // this many bytes; guards against templates that loop or repeat without bound.
+  size_t max_output_bytes = size_t{64} << 20;
+};
+
 class ChatTemplate {
  public:
   // Parses template source. InvalidArgument for syntax errors, Unimplemented for constructs
@@ -29,7 +43,11 @@ class ChatTemplate {
   // Renders with `context` as the template's globals, typically
   //   {"messages": [{"role": "system", "content": "..."}, ...], "add_generation_prompt": true,
   //    "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
+  // Undefined names render as "" (Jinja's default Undefined); using one in arithmetic or
+  // looking an attribute up on it is InvalidArgument, as in Jinja2. Note nlohmann::json objects
+  // iterate in sorted key order, so `tojson` and `.items()` see keys sorted.
   Result<std::string> Render(const nlohmann::json& context) const;
+  Result<std::string> Render(const nlohmann::json& context, const RenderOptions& options) const;
 
   ChatTemplate(ChatTemplate&&) noexcept;
   ChatTemplate& operator=(ChatTemplate&&) noexcept;
