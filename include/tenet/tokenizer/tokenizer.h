@@ -10,6 +10,7 @@
 // mutex; Encode/Decode may be called from many threads at once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,15 +33,24 @@ struct TokenizerConfig {
   std::string chat_template;           // "" if none (a list of named templates -> "default")
 };
 
+// Tuning knobs for loading; the defaults suit every caller but benchmarks.
+struct TokenizerOptions {
+  // Words (under 256 bytes) whose BPE result is cached; 0 disables the cache. Default 65536.
+  size_t word_cache_capacity = 65536;
+};
+
 class Tokenizer {
  public:
-  // Loads <dir>/tokenizer.json and, when present, <dir>/tokenizer_config.json.
-  // NotFound if tokenizer.json is missing; InvalidArgument/Corruption (naming the file and the
-  // field) for malformed or unsupported content.
-  static Result<std::unique_ptr<Tokenizer>> Load(const std::string& dir);
+  // Loads <dir>/tokenizer.json and, when present, <dir>/tokenizer_config.json (and
+  // <dir>/chat_template.jinja when the config has no chat_template, as newer transformers save it).
+  // NotFound if tokenizer.json is missing; Corruption (naming the file and the field) for malformed
+  // JSON or missing/mistyped fields; InvalidArgument for a pattern PCRE2 rejects; Unimplemented
+  // (naming the field) for valid but unsupported content, e.g. a Unigram model or an NFC normalizer.
+  static Result<std::unique_ptr<Tokenizer>> Load(const std::string& dir, const TokenizerOptions& options = {});
   // Same, from the two files' contents (config_json may be empty). `origin` names them in errors.
   static Result<std::unique_ptr<Tokenizer>> FromJson(std::string_view tokenizer_json, std::string_view config_json,
-                                                     const std::string& origin = "tokenizer.json");
+                                                     const std::string& origin = "tokenizer.json",
+                                                     const TokenizerOptions& options = {});
   virtual ~Tokenizer() = default;
 
   // Encodes `text` without adding BOS/EOS. With `special` true, added tokens marked special
