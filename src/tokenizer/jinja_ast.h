@@ -83,6 +83,7 @@ struct Stmt {
   std::string attr;                  // kSet `ns.attr = ...`: targets[0] is the namespace
   std::vector<IfBranch> branches;
   std::vector<MacroParam> params;
+  bool uses_loop = true;             // kFor: the body or filter mentions `loop` (else not built)
   Body body;
   Body else_body;
 };

@@ -187,6 +187,15 @@ Status Evaluator::ExecFor(const Stmt& s, Frame& frame) {
     Frame f;  // fresh per iteration: sets inside the body do not survive it, as in Jinja2
     f.parent = &frame;
     TENET_RETURN_IF_ERROR(bind(f, items[static_cast<size_t>(i)]));
+    if (!s.uses_loop) {
+      TENET_RETURN_IF_ERROR(ExecBody(s.body, f));
+      if (flow_ == Flow::kBreak) {
+        flow_ = Flow::kNormal;
+        break;
+      }
+      flow_ = Flow::kNormal;
+      continue;
+    }
     auto loop = std::make_shared<DictData>();
     loop->Set("index", Value::Int(i + 1));
     loop->Set("index0", Value::Int(i));

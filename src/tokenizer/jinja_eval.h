@@ -26,8 +26,8 @@
 namespace tenet::jinja {
 
 constexpr int kMaxEvalDepth = 400;
-constexpr uint64_t kMaxSteps = uint64_t{50} * 1000 * 1000;
-constexpr size_t kMaxListItems = size_t{1} << 22;
+constexpr uint64_t kMaxSteps = uint64_t{10} * 1000 * 1000;  // ~100x a 10k-message chat
+constexpr size_t kMaxListItems = size_t{1} << 20;
 
 struct EvalOptions {
   size_t max_output_bytes = size_t{64} << 20;

@@ -36,6 +36,33 @@ const std::set<std::string>& ClosingTags() {
   return k;
 }
 
+bool MentionsName(const Body& body, const std::string& name);
+
+// Whether `name` appears as a variable anywhere in the expression.
+bool MentionsName(const Expr* e, const std::string& name) {
+  if (e == nullptr) return false;
+  if (e->kind == Expr::Kind::kName && e->name == name) return true;
+  for (const ExprPtr& a : e->args)
+    if (MentionsName(a.get(), name)) return true;
+  for (const auto& [k, v] : e->kwargs)
+    if (MentionsName(v.get(), name)) return true;
+  for (const auto& [k, v] : e->dict_items)
+    if (MentionsName(k.get(), name) || MentionsName(v.get(), name)) return true;
+  return false;
+}
+
+bool MentionsName(const Body& body, const std::string& name) {
+  for (const StmtPtr& s : body) {
+    if (MentionsName(s->expr.get(), name) || MentionsName(s->filter.get(), name)) return true;
+    for (const IfBranch& b : s->branches)
+      if (MentionsName(b.condition.get(), name) || MentionsName(b.body, name)) return true;
+    for (const MacroParam& p : s->params)
+      if (MentionsName(p.default_value.get(), name)) return true;
+    if (MentionsName(s->body, name) || MentionsName(s->else_body, name)) return true;
+  }
+  return false;
+}
+
 class Parser {
  public:
   explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
@@ -203,6 +230,8 @@ class Parser {
         Next();
       }
       TENET_RETURN_IF_ERROR(ExpectBlockEnd());
+      // Building the loop object costs more than a bare iteration; skip it when unused.
+      s->uses_loop = MentionsName(s->body, "loop") || MentionsName(s->filter.get(), "loop");
       return s;
     }
     if (tag == "set") {

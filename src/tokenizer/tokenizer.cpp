@@ -68,10 +68,8 @@ class AddedTokenTrie {
   bool empty() const { return empty_; }
   bool MayStart(unsigned char c) const { return first_[c]; }
 
-  // The longest token (index) starting at text[pos] that `allowed` accepts, and its length;
-  // {-1, 0} if none.
-  template <typename Allowed>
-  std::pair<int32_t, size_t> LongestAt(std::string_view text, size_t pos, const Allowed& allowed) const {
+  // The longest token (index) starting at text[pos] and its length; {-1, 0} if none.
+  std::pair<int32_t, size_t> LongestAt(std::string_view text, size_t pos) const {
     std::pair<int32_t, size_t> best{-1, 0};
     int32_t node = 0;
     for (size_t i = pos; i < text.size(); ++i) {
@@ -82,7 +80,7 @@ class AddedTokenTrie {
       }
       if (child < 0) break;
       node = child;
-      if (nodes_[node].token >= 0 && allowed(nodes_[node].token)) best = {nodes_[node].token, i + 1 - pos};
+      if (nodes_[node].token >= 0) best = {nodes_[node].token, i + 1 - pos};
     }
     return best;
   }
@@ -364,8 +362,6 @@ void HfTokenizer::SplitAdded(std::string_view text, const AddedTokenTrie& trie, 
     if (!text.empty()) out->push_back({text, -1});
     return;
   }
-  // With special == false, special tokens are plain text (HF's encode_special_tokens).
-  auto allowed = [&](int32_t index) { return special || !added_[index].special; };
   const size_t n = text.size();
   size_t seg_start = 0;  // start of the text not yet emitted
   size_t pos = 0;
@@ -374,20 +370,27 @@ void HfTokenizer::SplitAdded(std::string_view text, const AddedTokenTrie& trie, 
       ++pos;
       continue;
     }
-    const auto [index, len] = trie.LongestAt(text, pos, allowed);
+    const auto [index, len] = trie.LongestAt(text, pos);
     if (index < 0) {
       ++pos;
       continue;
     }
     const AddedToken& tok = added_[index];
     size_t start = pos, stop = pos + len;
+    // With special == false a special token is plain text (HF's encode_special_tokens). As in HF
+    // the match is still found first and then dropped, so a shorter non-special token inside it
+    // does not match either; the automaton resumes after a dropped match.
+    if (!special && tok.special) {
+      pos = stop;
+      continue;
+    }
     if (tok.single_word) {
       size_t i = start > 0 ? PrevCharStart(text, start) : 0;
       const bool word_before = start > 0 && IsWordChar(utf8::Next(text, &i));
       i = stop;
       const bool word_after = stop < n && IsWordChar(utf8::Next(text, &i));
       if (word_before || word_after) {
-        pos = stop;  // HF's automaton resumes after a rejected match
+        pos = stop;
         continue;
       }
     }
