@@ -139,7 +139,13 @@ bool IsAlpha(char32_t c) {
 std::string PyUpper(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char32_t c : DecodeUtf8(s)) AppendUtf8(&out, ToUpper(c));
+  for (char32_t c : DecodeUtf8(s)) {
+    if (c == 0xdf) {  // the one common full (one-to-many) mapping: German sharp s
+      out += "SS";
+      continue;
+    }
+    AppendUtf8(&out, ToUpper(c));
+  }
   return out;
 }
 

@@ -3,8 +3,8 @@
 // repr, json.dumps string escaping), so output matches Python Jinja2 byte for byte.
 //
 // Not for: general Unicode processing. Case mapping is the simple one-to-one mapping of glibc's
-// C.UTF-8 locale (Python's 'ß'.upper() == 'SS' is not reproduced; such characters stay as they
-// are).
+// C.UTF-8 locale plus 'ß' -> 'SS'; Python's other one-to-many mappings (ligatures, 'İ'.lower())
+// are not reproduced.
 //
 // Thread-safety: pure functions; safe from any thread.
 #pragma once
