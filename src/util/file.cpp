@@ -45,20 +45,46 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError(path, "cannot create temp file: " + Errno());
-  Status s = WriteAll(fd, data, path);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::IOError(path, "fsync failed: " + Errno());
-  if (::close(fd) != 0 && s.ok()) s = Status::IOError(path, "close failed: " + Errno());
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::IOError(path, "rename failed: " + Errno());
+  TENET_ASSIGN_OR_RETURN(auto w, AtomicFileWriter::Open(path));
+  TENET_RETURN_IF_ERROR(w->Append(data));
+  return w->Commit();
+}
+
+Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Open(const std::string& path) {
+  std::unique_ptr<AtomicFileWriter> w(new AtomicFileWriter());
+  w->path_ = path;
+  w->tmp_ = path + ".tmp." + std::to_string(::getpid());
+  w->fd_ = ::open(w->tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w->fd_ < 0) return Status::IOError(path, "cannot create temp file: " + Errno());
+  return w;
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status AtomicFileWriter::Append(const void* data, size_t n) {
+  if (fd_ < 0) return Status::Internal(path_, "append after commit");
+  return WriteAll(fd_, std::string_view(static_cast<const char*>(data), n), path_);
+}
+
+Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return Status::Internal(path_, "commit twice");
+  Status s;
+  if (::fsync(fd_) != 0) s = Status::IOError(path_, "fsync failed: " + Errno());
+  if (::close(fd_) != 0 && s.ok()) s = Status::IOError(path_, "close failed: " + Errno());
+  fd_ = -1;
+  if (s.ok() && ::rename(tmp_.c_str(), path_.c_str()) != 0) s = Status::IOError(path_, "rename failed: " + Errno());
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
+    ::unlink(tmp_.c_str());
     return s;
   }
   // Make the rename itself durable.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  if (dir.empty()) dir = std::filesystem::path(".");
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
@@ -112,19 +138,21 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   f->path_ = path;
   f->size_ = static_cast<size_t>(st.st_size);
   if (f->size_ > 0) {
-    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    // PROT_WRITE + MAP_PRIVATE: copy-on-write, so an in-place op on a zero-copy tensor cannot
+    // fault or modify the checkpoint.
+    void* p = ::mmap(nullptr, f->size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);
       return Status::IOError(path, "mmap failed: " + Errno());
     }
-    f->data_ = static_cast<const uint8_t*>(p);
+    f->data_ = static_cast<uint8_t*>(p);
   }
   ::close(fd);
   return f;
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 }  // namespace tenet

@@ -53,3 +53,15 @@ Status ApplyThreads(const RuntimeOptions& opts);
 Status WriteOutput(const std::string& path, const std::string& text);
 
 }  // namespace tenet::cli
+
+#include "tenet/model/loader.h"
+
+namespace tenet::cli {
+
+// What every model-running command does first: applies --threads, warns on stderr when the
+// reference BLAS is loaded, resolves --device and --dtype, loads the model folder and (if
+// `adapter_dir` is not empty) attaches the PEFT adapter.
+Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::string& adapter_dir,
+                                    const RuntimeOptions& opts);
+
+}  // namespace tenet::cli

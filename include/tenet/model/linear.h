@@ -1,0 +1,49 @@
+// A frozen linear layer with an optional LoRA adapter (Hu et al. 2021, arXiv 2106.09685).
+//
+//   y = x W^T + b + scale * B(A(dropout(x)))       W (out, in), A (R, in), B (out, R)
+//
+// As in PEFT, the adapter path runs in the adapter's dtype (fp32 adapters on a bf16 base) and is
+// cast back to the base output's dtype; the adapter can be switched off (the DPO reference model
+// is the same model with adapters disabled). Parameter names follow HF: "weight", "bias",
+// "lora_A", "lora_B" (PEFT's file names are produced by tenet/io/peft_adapter.h).
+//
+// Shape legend: N any leading dims, I in features, O out features, R lora rank.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace tenet {
+
+class Linear : public torch::nn::Module {
+ public:
+  // weight (O, I); bias (O,) or undefined.
+  Linear(torch::Tensor weight, torch::Tensor bias);
+
+  // x (N, I) -> (N, O).
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Attaches (or replaces) an adapter: a (R, I), b (O, R). Programmer error on shape mismatch
+  // (callers validate user files first).
+  void SetLora(torch::Tensor a, torch::Tensor b, double scale, double dropout);
+  void RemoveLora();
+  bool has_lora() const { return lora_a_.defined(); }
+  void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
+  bool lora_enabled() const { return lora_enabled_; }
+
+  const torch::Tensor& weight() const { return weight_; }
+  const torch::Tensor& bias() const { return bias_; }
+  const torch::Tensor& lora_a() const { return lora_a_; }
+  const torch::Tensor& lora_b() const { return lora_b_; }
+  double lora_scale() const { return lora_scale_; }
+  int64_t in_features() const { return weight_.size(1); }
+  int64_t out_features() const { return weight_.size(0); }
+
+ private:
+  torch::Tensor weight_, bias_;
+  torch::Tensor lora_a_, lora_b_;
+  double lora_scale_ = 0.0;
+  double lora_dropout_ = 0.0;
+  bool lora_enabled_ = true;
+};
+
+}  // namespace tenet

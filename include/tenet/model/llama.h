@@ -1,0 +1,95 @@
+// The Llama decoder (Touvron et al. 2023; Llama 3 herd, arXiv 2407.21783) in LibTorch, matching
+// Hugging Face's LlamaForCausalLM: RMSNorm in fp32, rotate-half RoPE with fp32 cos/sin, grouped-
+// query attention with the softmax in fp32, SwiGLU MLP, optional tied output head. Also serves
+// Mistral and Qwen2 checkpoints (see tenet/io/model_config.h).
+//
+// Parameter names are Hugging Face's (`model.layers.0.self_attn.q_proj.weight`, ...), so
+// named_parameters() maps 1:1 onto checkpoint and PEFT names.
+//
+// Shape legend: B batch, T new tokens, S key positions (cached + new), C hidden, H query heads,
+// K kv heads, G = H/K, D head dim, F intermediate, V vocab, N selected positions.
+//
+// Thread-safety: forward passes only read parameters; concurrent forwards with distinct KV caches
+// are safe. Attaching adapters or toggling them is not safe concurrently with forwards.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tenet/io/model_config.h"
+#include "tenet/model/kv_cache.h"
+#include "tenet/model/linear.h"
+#include "tenet/util/status.h"
+
+namespace tenet {
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// Supplies a parameter with exactly `spec.shape` (any float dtype; converted by the model).
+using WeightSource = std::function<Result<torch::Tensor>(const TensorSpec& spec)>;
+
+struct ModelOptions {
+  torch::ScalarType dtype = torch::kFloat32;  // compute and storage dtype of the base weights
+  torch::Device device = torch::kCPU;
+};
+
+class LlamaForCausalLM : public torch::nn::Module {
+ public:
+  // The tensors a checkpoint for `config` must contain, in a fixed order (HF names).
+  static std::vector<TensorSpec> ExpectedTensors(const ModelConfig& config);
+
+  // Builds the model, asking `source` for every expected tensor. Returns the source's error, or
+  // InvalidArgument if it returns a wrong shape or a non-float tensor.
+  static Result<std::shared_ptr<LlamaForCausalLM>> Create(const ModelConfig& config, const WeightSource& source,
+                                                          const ModelOptions& options);
+
+  // input_ids (B, T) int64 -> final-normed hidden states (B, T, C).
+  //   positions: (B, T) int64 rotary positions; undefined = cache length + arange(T).
+  //   allowed:   (B, T, S) bool, true where query t may attend key s; undefined = causal, where
+  //              new token t sits at position (cache length + t).
+  //   cache:     when given, keys/values are appended to it and attention covers its contents;
+  //              S = cache length + T must fit its capacity (InvalidArgument otherwise).
+  Result<torch::Tensor> Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions = {},
+                               const torch::Tensor& allowed = {}, KVCache* cache = nullptr);
+
+  // hidden (..., C) -> logits (..., V) in the model dtype. Select rows first to compute logits
+  // only where they are needed.
+  torch::Tensor Logits(const torch::Tensor& hidden);
+
+  const ModelConfig& config() const { return config_; }
+  torch::ScalarType dtype() const { return options_.dtype; }
+  torch::Device device() const { return options_.device; }
+
+  // Every linear layer with its module path ("model.layers.0.self_attn.q_proj"), for adapters.
+  const std::vector<std::pair<std::string, std::shared_ptr<Linear>>>& linears() const { return linears_; }
+  // Switches every attached LoRA adapter on or off (off = the base model, DPO's reference).
+  void SetLoraEnabled(bool enabled);
+  // Number of base parameters (adapters excluded).
+  int64_t num_base_parameters() const;
+
+  struct Layer;
+
+ private:
+  LlamaForCausalLM(ModelConfig config, ModelOptions options);
+
+  ModelConfig config_;
+  ModelOptions options_;
+  torch::Tensor embed_;     // (V, C)
+  torch::Tensor norm_;      // (C,)
+  torch::Tensor lm_head_;   // (V, C), the embedding when tied
+  torch::Tensor inv_freq_;  // (D/2,) fp32
+  std::vector<std::shared_ptr<Layer>> layers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Linear>>> linears_;
+};
+
+// RMSNorm as HF computes it: normalize in fp32, cast back, then scale. x (..., C), weight (C,).
+torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+}  // namespace tenet

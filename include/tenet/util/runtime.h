@@ -1,0 +1,29 @@
+// Facts about the process's numeric runtime: which BLAS library is loaded (OpenBLAS vs the slow
+// reference BLAS), its core type, and the CPU's vector extensions. Read-only; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tenet {
+
+struct BlasInfo {
+  std::string vendor;    // "OpenBLAS", "reference" or "unknown"
+  std::string library;   // path of the shared object providing sgemm_
+  std::string config;    // openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell"
+  std::string core;      // openblas_get_corename(), e.g. "Haswell", "SkylakeX", "Cooperlake"
+  std::string coretype_env;  // $OPENBLAS_CORETYPE ("" if unset): pins OpenBLAS's kernels
+};
+BlasInfo DetectBlas();
+
+struct CpuFeatures {
+  bool avx2 = false, avx512f = false, avx512_bf16 = false, amx_bf16 = false;
+  std::string model_name;
+};
+CpuFeatures DetectCpu();
+
+// Parses a byte size: "1048576", "512KB", "500MB", "2GB", "1.5GiB" (KB/MB/GB are powers of 1000,
+// KiB/MiB/GiB of 1024). Returns 0 for an unparsable or non-positive value.
+uint64_t ParseByteSize(const std::string& s);
+
+}  // namespace tenet

@@ -1,0 +1,34 @@
+// Shared model loading for CLI commands. See tenet/cli/command.h.
+#include <iostream>
+
+#include "tenet/cli/command.h"
+#include "tenet/model/adapter.h"
+#include "tenet/util/runtime.h"
+
+namespace tenet::cli {
+
+Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::string& adapter_dir,
+                                    const RuntimeOptions& opts) {
+  TENET_RETURN_IF_ERROR(ApplyThreads(opts));
+  BlasInfo blas = DetectBlas();
+  if (blas.vendor == "reference") {
+    std::cerr << "tenet: warning: the reference BLAS (" << blas.library
+              << ") is loaded; fp32 math will be very slow. Install libopenblas0-openmp (scripts/setup).\n";
+  }
+  LoadOptions lo;
+  TENET_ASSIGN_OR_RETURN(lo.device, ParseDevice(opts.device));
+  if (!opts.dtype.empty()) {
+    TENET_ASSIGN_OR_RETURN(torch::ScalarType dt, ParseDtypeName(opts.dtype));
+    lo.dtype = dt;
+  }
+  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(model_dir, lo));
+  if (!adapter_dir.empty()) {
+    TENET_ASSIGN_OR_RETURN(LoraAdapter adapter, LoadPeftAdapter(adapter_dir));
+    Status s = AttachAdapter(*loaded.model, adapter);
+    if (!s.ok()) return s.WithContext(adapter_dir);
+  }
+  loaded.model->eval();
+  return loaded;
+}
+
+}  // namespace tenet::cli

@@ -1,0 +1,241 @@
+// Llama forward pass. See tenet/model/llama.h; numerics follow transformers' modeling_llama.py
+// (eager attention path).
+#include "tenet/model/llama.h"
+
+#include <cmath>
+#include <map>
+
+#include "tenet/model/rope.h"
+
+namespace tenet {
+
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// A module holding one parameter named "weight" (embeddings, norms), so that names nest like HF's.
+struct WeightHolder : torch::nn::Module {
+  explicit WeightHolder(torch::Tensor w) { weight = register_parameter("weight", std::move(w), false); }
+  torch::Tensor weight;
+};
+
+}  // namespace
+
+torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  torch::Tensor h = x.to(torch::kFloat32);
+  torch::Tensor variance = h.pow(2).mean(-1, /*keepdim=*/true);
+  h = h * torch::rsqrt(variance + eps);
+  return weight * h.to(x.scalar_type());
+}
+
+struct LlamaForCausalLM::Layer : torch::nn::Module {
+  struct Attention : torch::nn::Module {
+    std::shared_ptr<Linear> q, k, v, o;
+  };
+  struct Mlp : torch::nn::Module {
+    std::shared_ptr<Linear> gate, up, down;
+  };
+  std::shared_ptr<Attention> attn;
+  std::shared_ptr<Mlp> mlp;
+  std::shared_ptr<WeightHolder> input_norm, post_norm;
+  const ModelConfig* config = nullptr;
+  int64_t index = 0;
+
+  // x (B, T, C); cos/sin (B, 1, T, D); bias (B, 1, 1, T, S) additive mask in the model dtype.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask_bias, KVCache* cache) {
+    const ModelConfig& c = *config;
+    const int64_t B = x.size(0), T = x.size(1);
+    const int64_t H = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim, G = H / K;
+
+    torch::Tensor h = RmsNorm(x, input_norm->weight, c.rms_norm_eps);
+    torch::Tensor q = attn->q->forward(h).view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
+    torch::Tensor k = attn->k->forward(h).view({B, T, K, D}).transpose(1, 2);  // (B, K, T, D)
+    torch::Tensor v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);  // (B, K, T, D)
+    q = ApplyRope(q, cos, sin);
+    k = ApplyRope(k, cos, sin);
+    if (cache != nullptr) std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D)
+    const int64_t S = k.size(2);
+    // GQA without copying K/V: query head h uses kv head h / G, so fold G into the row dim.
+    torch::Tensor qg = q.reshape({B, K, G * T, D});
+    torch::Tensor scores = torch::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(D)));
+    scores = scores.view({B, K, G, T, S}) + mask_bias;  // (B, K, G, T, S)
+    torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    torch::Tensor out = torch::matmul(probs.view({B, K, G * T, S}), v);  // (B, K, G*T, D)
+    out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
+    torch::Tensor x1 = x + attn->o->forward(out);
+
+    h = RmsNorm(x1, post_norm->weight, c.rms_norm_eps);
+    torch::Tensor m = mlp->down->forward(torch::silu(mlp->gate->forward(h)) * mlp->up->forward(h));
+    return x1 + m;
+  }
+};
+
+std::vector<TensorSpec> LlamaForCausalLM::ExpectedTensors(const ModelConfig& c) {
+  const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const int64_t HD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim;
+  std::vector<TensorSpec> out;
+  out.push_back({"model.embed_tokens.weight", {V, C}});
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    out.push_back({p + "input_layernorm.weight", {C}});
+    out.push_back({p + "self_attn.q_proj.weight", {HD, C}});
+    out.push_back({p + "self_attn.k_proj.weight", {KD, C}});
+    out.push_back({p + "self_attn.v_proj.weight", {KD, C}});
+    if (c.qkv_bias) {
+      out.push_back({p + "self_attn.q_proj.bias", {HD}});
+      out.push_back({p + "self_attn.k_proj.bias", {KD}});
+      out.push_back({p + "self_attn.v_proj.bias", {KD}});
+    }
+    out.push_back({p + "self_attn.o_proj.weight", {C, HD}});
+    if (c.o_bias) out.push_back({p + "self_attn.o_proj.bias", {C}});
+    out.push_back({p + "post_attention_layernorm.weight", {C}});
+    out.push_back({p + "mlp.gate_proj.weight", {F, C}});
+    out.push_back({p + "mlp.up_proj.weight", {F, C}});
+    out.push_back({p + "mlp.down_proj.weight", {C, F}});
+    if (c.mlp_bias) {
+      out.push_back({p + "mlp.gate_proj.bias", {F}});
+      out.push_back({p + "mlp.up_proj.bias", {F}});
+      out.push_back({p + "mlp.down_proj.bias", {C}});
+    }
+  }
+  out.push_back({"model.norm.weight", {C}});
+  if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {V, C}});
+  return out;
+}
+
+LlamaForCausalLM::LlamaForCausalLM(ModelConfig config, ModelOptions options)
+    : config_(std::move(config)), options_(options) {}
+
+Result<std::shared_ptr<LlamaForCausalLM>> LlamaForCausalLM::Create(const ModelConfig& config,
+                                                                   const WeightSource& source,
+                                                                   const ModelOptions& options) {
+  if (!torch::isFloatingType(options.dtype)) return Status::InvalidArgument("dtype", "model dtype must be floating point");
+  std::map<std::string, torch::Tensor> w;
+  for (const TensorSpec& spec : ExpectedTensors(config)) {
+    TENET_ASSIGN_OR_RETURN(torch::Tensor t, source(spec));
+    if (t.sizes().vec() != spec.shape) {
+      return Status::InvalidArgument("tensor '" + spec.name + "'", "has shape " + ShapeString(t.sizes().vec()) +
+                                                                       " but config.json implies " + ShapeString(spec.shape));
+    }
+    if (!torch::isFloatingType(t.scalar_type())) {
+      return Status::InvalidArgument("tensor '" + spec.name + "'", std::string("has non-float dtype ") + c10::toString(t.scalar_type()));
+    }
+    // .to() is a no-op (zero-copy stays zero-copy) when dtype and device already match.
+    w[spec.name] = t.to(options.device, options.dtype);
+  }
+  auto take = [&](const std::string& name) { return w.count(name) ? w.at(name) : torch::Tensor(); };
+  auto linear = [&](const std::string& path) { return std::make_shared<Linear>(take(path + ".weight"), take(path + ".bias")); };
+
+  std::shared_ptr<LlamaForCausalLM> m(new LlamaForCausalLM(config, options));
+  auto model = std::make_shared<torch::nn::Module>("LlamaModel");
+  auto embed = std::make_shared<WeightHolder>(take("model.embed_tokens.weight"));
+  model->register_module("embed_tokens", embed);
+  auto layer_list = torch::nn::ModuleList();
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i);
+    auto layer = std::make_shared<Layer>();
+    layer->config = &m->config_;
+    layer->index = i;
+    layer->attn = std::make_shared<Layer::Attention>();
+    layer->attn->q = layer->attn->register_module("q_proj", linear(p + ".self_attn.q_proj"));
+    layer->attn->k = layer->attn->register_module("k_proj", linear(p + ".self_attn.k_proj"));
+    layer->attn->v = layer->attn->register_module("v_proj", linear(p + ".self_attn.v_proj"));
+    layer->attn->o = layer->attn->register_module("o_proj", linear(p + ".self_attn.o_proj"));
+    layer->mlp = std::make_shared<Layer::Mlp>();
+    layer->mlp->gate = layer->mlp->register_module("gate_proj", linear(p + ".mlp.gate_proj"));
+    layer->mlp->up = layer->mlp->register_module("up_proj", linear(p + ".mlp.up_proj"));
+    layer->mlp->down = layer->mlp->register_module("down_proj", linear(p + ".mlp.down_proj"));
+    layer->register_module("self_attn", layer->attn);
+    layer->register_module("mlp", layer->mlp);
+    layer->input_norm = layer->register_module("input_layernorm", std::make_shared<WeightHolder>(take(p + ".input_layernorm.weight")));
+    layer->post_norm = layer->register_module("post_attention_layernorm",
+                                              std::make_shared<WeightHolder>(take(p + ".post_attention_layernorm.weight")));
+    for (const char* n : {"q_proj", "k_proj", "v_proj", "o_proj"}) {
+      m->linears_.emplace_back(p + ".self_attn." + n, std::dynamic_pointer_cast<Linear>(layer->attn->named_children()[n]));
+    }
+    for (const char* n : {"gate_proj", "up_proj", "down_proj"}) {
+      m->linears_.emplace_back(p + ".mlp." + n, std::dynamic_pointer_cast<Linear>(layer->mlp->named_children()[n]));
+    }
+    layer_list->push_back(layer);
+    m->layers_.push_back(layer);
+  }
+  model->register_module("layers", layer_list);
+  auto norm = std::make_shared<WeightHolder>(take("model.norm.weight"));
+  model->register_module("norm", norm);
+  m->register_module("model", model);
+  m->embed_ = embed->weight;
+  m->norm_ = norm->weight;
+  if (config.tie_word_embeddings) {
+    m->lm_head_ = m->embed_;
+  } else {
+    m->lm_head_ = m->register_module("lm_head", std::make_shared<WeightHolder>(take("lm_head.weight")))->weight;
+  }
+  m->inv_freq_ = RopeInverseFrequencies(config).to(options.device);
+  return m;
+}
+
+Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                               const torch::Tensor& allowed, KVCache* cache) {
+  if (input_ids.dim() != 2 || input_ids.scalar_type() != torch::kInt64) {
+    return Status::InvalidArgument("input_ids", "must be a (B, T) int64 tensor");
+  }
+  const int64_t B = input_ids.size(0), T = input_ids.size(1);
+  const int64_t past = cache != nullptr ? cache->length() : 0;
+  const int64_t S = past + T;
+  if (T == 0) return Status::InvalidArgument("input_ids", "empty sequence");
+  if (cache != nullptr && (cache->batch() != B || S > cache->capacity())) {
+    return Status::InvalidArgument("kv cache", "batch " + std::to_string(B) + " with " + std::to_string(S) +
+                                                   " positions does not fit a cache of batch " + std::to_string(cache->batch()) +
+                                                   " and capacity " + std::to_string(cache->capacity()));
+  }
+  const auto dev = options_.device;
+  torch::Tensor ids = input_ids.to(dev);
+  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config_.vocab_size)) {
+    return Status::InvalidArgument("input_ids", "token id outside [0, " + std::to_string(config_.vocab_size) + ")");
+  }
+  torch::Tensor pos = positions.defined()
+                          ? positions.to(dev)
+                          : torch::arange(past, S, torch::TensorOptions().dtype(torch::kInt64).device(dev)).expand({B, T});
+  torch::Tensor allow = allowed;
+  if (!allow.defined()) {
+    // Causal: new token t (absolute position past + t) sees keys 0..past+t.
+    auto idx = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+    allow = (torch::arange(S, idx).unsqueeze(0) <= (torch::arange(T, idx) + past).unsqueeze(1)).expand({B, T, S});
+  } else if (allow.sizes().vec() != std::vector<int64_t>{B, T, S}) {
+    return Status::InvalidArgument("attention mask", "must have shape (B, T, S) = (" + std::to_string(B) + ", " +
+                                                         std::to_string(T) + ", " + std::to_string(S) + ")");
+  }
+  // Additive bias: 0 where allowed, the dtype's lowest value elsewhere (HF's convention; a fully
+  // masked padding row then yields a uniform softmax instead of NaN).
+  const double lowest = options_.dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.38e38;
+  torch::Tensor bias = torch::zeros({B, 1, 1, T, S}, torch::TensorOptions().dtype(options_.dtype).device(dev))
+                           .masked_fill(allow.to(dev).logical_not().view({B, 1, 1, T, S}), lowest);
+  auto [cos, sin] = RopeCosSin(inv_freq_, pos, options_.dtype);
+  torch::Tensor x = torch::embedding(embed_, ids);  // (B, T, C)
+  for (auto& layer : layers_) x = layer->forward(x, cos, sin, bias, cache);
+  if (cache != nullptr) cache->Advance(T);
+  return RmsNorm(x, norm_, config_.rms_norm_eps);
+}
+
+torch::Tensor LlamaForCausalLM::Logits(const torch::Tensor& hidden) { return torch::linear(hidden, lm_head_); }
+
+void LlamaForCausalLM::SetLoraEnabled(bool enabled) {
+  for (auto& [_, l] : linears_) l->set_lora_enabled(enabled);
+}
+
+int64_t LlamaForCausalLM::num_base_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : named_parameters()) {
+    const std::string& k = p.key();
+    if (k.size() >= 6 && (k.substr(k.size() - 6) == "lora_A" || k.substr(k.size() - 6) == "lora_B")) continue;
+    n += p.value().numel();
+  }
+  return n;
+}
+
+}  // namespace tenet

@@ -1,0 +1,65 @@
+// Completion log-probabilities. See tenet/model/logprobs.h.
+#include "tenet/model/logprobs.h"
+
+namespace tenet {
+
+torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
+                            int64_t chunk) {
+  std::vector<torch::Tensor> parts;
+  const int64_t n = hidden.size(0);
+  for (int64_t s = 0; s < n; s += chunk) {
+    const int64_t len = std::min(chunk, n - s);
+    torch::Tensor logits = model.Logits(hidden.narrow(0, s, len)).to(torch::kFloat32);  // (len, V)
+    torch::Tensor logp = torch::log_softmax(logits, -1);
+    parts.push_back(logp.gather(1, targets.narrow(0, s, len).unsqueeze(1)).squeeze(1));
+  }
+  if (parts.empty()) return torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat32).device(hidden.device()));
+  return torch::cat(parts);
+}
+
+Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const std::vector<ScoredSequence>& batch) {
+  if (batch.empty()) return Status::InvalidArgument("score", "empty batch");
+  int64_t T = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& s = batch[i];
+    if (s.prompt_len < 1 || s.prompt_len > static_cast<int64_t>(s.ids.size())) {
+      return Status::InvalidArgument("sequence " + std::to_string(i), "needs at least one prompt token before the completion");
+    }
+    if (static_cast<int64_t>(s.ids.size()) > model.config().max_position_embeddings) {
+      return Status::InvalidArgument("sequence " + std::to_string(i),
+                                     std::to_string(s.ids.size()) + " tokens exceed max_position_embeddings " +
+                                         std::to_string(model.config().max_position_embeddings));
+    }
+    T = std::max<int64_t>(T, static_cast<int64_t>(s.ids.size()));
+  }
+  const int64_t B = static_cast<int64_t>(batch.size());
+  torch::Tensor ids = torch::zeros({B, T}, torch::kInt64);
+  std::vector<int64_t> rows, targets;  // flat (b*T + t) positions predicting targets
+  auto acc = ids.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& s = batch[static_cast<size_t>(b)];
+    for (size_t t = 0; t < s.ids.size(); ++t) acc[b][static_cast<int64_t>(t)] = s.ids[t];
+    for (int64_t t = s.prompt_len; t < static_cast<int64_t>(s.ids.size()); ++t) {
+      rows.push_back(b * T + t - 1);
+      targets.push_back(s.ids[static_cast<size_t>(t)]);
+    }
+  }
+  torch::NoGradGuard no_grad;
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(ids));  // (B, T, C)
+  const auto dev = model.device();
+  torch::Tensor row_index = torch::tensor(rows, torch::kInt64).to(dev);
+  torch::Tensor selected = hidden.reshape({B * T, -1}).index_select(0, row_index);  // (N, C)
+  torch::Tensor logp = TokenLogProbs(model, selected, torch::tensor(targets, torch::kInt64).to(dev)).to(torch::kCPU);
+  std::vector<SequenceScore> out(batch.size());
+  auto lp = logp.accessor<float, 1>();
+  int64_t k = 0;
+  for (size_t b = 0; b < batch.size(); ++b) {
+    const int64_t n = static_cast<int64_t>(batch[b].ids.size()) - batch[b].prompt_len;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += lp[k++];
+    out[b] = {sum, n};
+  }
+  return out;
+}
+
+}  // namespace tenet
