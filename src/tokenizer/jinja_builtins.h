@@ -1,6 +1,6 @@
-// Builtins of the chat-template Jinja engine: filters and tests (jinja_filters.cpp), attribute
-// and item lookup, str/dict/list methods and globals (jinja_methods.cpp), each with the
-// semantics of Jinja2 3.1 in Hugging Face's sandboxed environment, including transformers'
+// Builtins of the chat-template Jinja engine: filters (jinja_filters.cpp), tests
+// (jinja_tests.cpp), attribute and item lookup, str/dict/list methods and globals
+// (jinja_methods.cpp), each with the semantics of Jinja2 3.1 in Hugging Face's sandboxed environment, including transformers'
 // `tojson` (json.dumps with ensure_ascii=False, keys unsorted), `raise_exception` and
 // `strftime_now`.
 //
