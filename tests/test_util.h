@@ -14,7 +14,7 @@ std::string NodeModules();        // tests/node/node_modules
 std::string Llama3TokenizerDir(); // Meta's tokenizer.json + tokenizer_config.json (npm fixture)
 
 // A fresh empty directory under the build tree, unique to the current test; left in place
-// afterwards for inspection.
+// afterwards for inspection. Each call empties it again: call it once per test.
 std::string ScratchDir();
 
 // Runs a shell command; returns its exit code and captures stdout (and stderr if merge_stderr).

@@ -64,6 +64,16 @@ Status Run(const InitArgs& a) {
     const std::string src = JoinPath(a.tokenizer, f);
     if (!FileExists(src)) continue;
     TENET_ASSIGN_OR_RETURN(std::string bytes, ReadFile(src));
+    if (std::string(f) == "tokenizer_config.json") {
+      // Meta's Llama 3 tokenizer.json adds <|begin_of_text|> through a TemplateProcessing post-
+      // processor; copies that drop it (e.g. the npm fixture) would silently lose BOS on plain-text
+      // records. State it explicitly where the tokenizer itself is silent.
+      nlohmann::json cfg = nlohmann::json::parse(bytes, nullptr, false);
+      if (cfg.is_object() && !cfg.contains("add_bos_token") && tok->config().bos_id && !tok->config().add_bos_token) {
+        cfg["add_bos_token"] = true;
+        bytes = cfg.dump(2) + "\n";
+      }
+    }
     TENET_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(a.out, f), bytes));
   }
   nlohmann::json summary = {{"out", a.out},

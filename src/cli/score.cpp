@@ -25,6 +25,7 @@ struct ScoreArgs {
 };
 
 Status Run(const ScoreArgs& a) {
+  if (!IsDirectory(a.model)) return Status::NotFound(a.model, "no such model folder");
   TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(a.data));
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
   TENET_ASSIGN_OR_RETURN(auto encoder, CompletionEncoder::Create(*tok));

@@ -8,6 +8,8 @@ scaling), its own LoRA merge. Shares no code with the C++ implementation.
 
 Commands:
   make-fixtures --out DIR    random tiny models (variants below) + inputs + expected logits
+  make-adapter --model DIR --out DIR
+                             a random PEFT LoRA adapter (q_proj, v_proj, down_proj) for a model
   logits --model DIR --ids JSON --out FILE [--adapter DIR]
                              logits (B, T, V) fp32 of a model folder written by anyone
   logprobs --model DIR --data JSON --out FILE [--adapter DIR]
@@ -305,6 +307,10 @@ def main():
     b.add_argument("--ids", required=True, help="JSON list of equal-length id lists")
     b.add_argument("--out", required=True)
     b.add_argument("--adapter")
+    m = sub.add_parser("make-adapter")
+    m.add_argument("--model", required=True)
+    m.add_argument("--out", required=True)
+    m.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("logprobs")
     c.add_argument("--model", required=True)
     c.add_argument("--data", required=True, help='JSON file: [{"ids": [...], "prompt_len": n}, ...]')
@@ -314,6 +320,8 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if args.cmd == "make-fixtures":
         make_fixtures(args.out)
+    elif args.cmd == "make-adapter":
+        random_adapter(args.out, args.model, torch.Generator().manual_seed(args.seed))
     elif args.cmd == "logits":
         ids = torch.tensor(json.loads(args.ids), dtype=torch.long)
         st_write(args.out, {"logits": forward(args.model, ids, torch.float32, args.adapter)})
