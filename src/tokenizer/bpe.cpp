@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
+#include <cstring>
 
 #include "tenet/tokenizer/byte_level.h"
 
@@ -48,6 +50,70 @@ struct BpeModel::MergeTable {
     for (uint64_t i = Hash(k) & mask;; i = (i + 1) & mask) {
       if (slots[i].key == k) return &slots[i];
       if (slots[i].key == kEmpty) return nullptr;
+    }
+  }
+};
+
+// Open-addressing map from raw token bytes to id: the ignore_merges lookup runs once per word, and
+// std::unordered_map's bucket division and node chase cost more than the rest of a hit.
+struct BpeModel::BytesTable {
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t offset = 0;
+    uint32_t len = 0;
+    int32_t id = -1;  // -1: empty
+  };
+  std::string arena;  // all keys back to back
+  std::vector<Slot> slots;
+  uint64_t mask = 0;
+
+  explicit BytesTable(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    slots.resize(cap);
+    mask = cap - 1;
+  }
+  static uint64_t Hash(std::string_view s) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ s.size();
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+      h ^= h >> 31;
+    }
+    if (i < s.size()) {
+      uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+      h ^= h >> 31;
+    }
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 32);
+  }
+  void Put(std::string_view key, int32_t id) {
+    const uint64_t h = Hash(key);
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots[i];
+      if (slot.id < 0) {
+        slot = {h, static_cast<uint32_t>(arena.size()), static_cast<uint32_t>(key.size()), id};
+        arena.append(key);
+        return;
+      }
+      if (slot.hash == h && std::string_view(arena).substr(slot.offset, slot.len) == key) {
+        slot.id = id;
+        return;
+      }
+    }
+  }
+  int32_t Find(std::string_view key) const {
+    const uint64_t h = Hash(key);
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots[i];
+      if (slot.id < 0) return -1;
+      if (slot.hash == h && slot.len == key.size() && std::memcmp(arena.data() + slot.offset, key.data(), key.size()) == 0) {
+        return slot.id;
+      }
     }
   }
 };
@@ -114,7 +180,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::json& model
   auto vocab = model.find("vocab");
   if (vocab == model.end() || !vocab->is_object()) return Status::Corruption(origin, "model.vocab is missing or not an object");
   m->vocab_.reserve(vocab->size());
-  m->bytes_to_id_.reserve(vocab->size());
+  m->bytes_to_id_ = std::make_unique<BytesTable>(vocab->size());
   std::string bytes;
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX - 1) {
@@ -125,7 +191,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::json& model
     // Tokens outside the byte-level alphabet can never come out of byte-level BPE; they stay
     // reachable through vocab_ (TokenToId) only.
     if (byte_level::TokenToBytes(it.key(), &bytes)) {
-      m->bytes_to_id_.emplace(bytes, id);
+      m->bytes_to_id_->Put(bytes, id);
       if (bytes.size() == 1) m->byte_id_[static_cast<unsigned char>(bytes[0])] = id;
     }
   }
@@ -175,9 +241,8 @@ void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>* ids) cons
     return;
   }
   if (ignore_merges_) {
-    auto it = bytes_to_id_.find(word);
-    if (it != bytes_to_id_.end()) {
-      ids->push_back(it->second);
+    if (const int32_t id = bytes_to_id_->Find(word); id >= 0) {
+      ids->push_back(id);
       return;
     }
   }
@@ -189,6 +254,44 @@ void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>* ids) cons
 }
 
 void BpeModel::Merge(std::string_view word, std::vector<int32_t>* out) const {
+  // Short words (almost all of them): scanning the pair ranks for the minimum beats heap
+  // bookkeeping. Same order as the heap below: lowest rank, then leftmost.
+  constexpr size_t kScanMax = 64;
+  if (word.size() <= kScanMax) {
+    constexpr int32_t kNone = INT32_MAX;
+    int32_t ids[kScanMax], ranks[kScanMax], merged[kScanMax];
+    size_t n = word.size();
+    for (size_t i = 0; i < n; ++i) ids[i] = byte_id_[static_cast<unsigned char>(word[i])];
+    auto rank_pair = [&](size_t i) {
+      const MergeTable::Slot* s = ids[i] >= 0 && ids[i + 1] >= 0 ? merges_->Find(ids[i], ids[i + 1]) : nullptr;
+      ranks[i] = s != nullptr ? s->rank : kNone;
+      merged[i] = s != nullptr ? s->id : -1;
+    };
+    for (size_t i = 0; i + 1 < n; ++i) rank_pair(i);
+    while (n > 1) {
+      size_t best = 0;
+      for (size_t i = 1; i + 1 < n; ++i) {
+        if (ranks[i] < ranks[best]) best = i;
+      }
+      if (ranks[best] == kNone) break;
+      ids[best] = merged[best];
+      // Drop the right symbol of the pair; pair i+1's rank slides to i+1 and so on.
+      for (size_t i = best + 1; i + 1 < n; ++i) {
+        ids[i] = ids[i + 1];
+        ranks[i] = ranks[i + 1];
+        merged[i] = merged[i + 1];
+      }
+      --n;
+      if (best > 0) rank_pair(best - 1);
+      if (best + 1 < n) rank_pair(best);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (ids[i] >= 0) out->push_back(ids[i]);
+      else if (unk_id_ >= 0) out->push_back(unk_id_);
+    }
+    return;
+  }
+  // Long words: a binary heap of candidate merges, O(n log n) (HF's Word::merge_all).
   struct Symbol {
     int32_t id;
     int32_t prev;

@@ -52,12 +52,13 @@ class BpeModel {
 
  private:
   struct MergeTable;
+  struct BytesTable;
   struct WordCache;
   BpeModel();
   void Merge(std::string_view word, std::vector<int32_t>* out) const;
 
   StringIdMap vocab_;
-  StringIdMap bytes_to_id_;          // raw bytes -> id, for entries in the byte-level alphabet
+  std::unique_ptr<BytesTable> bytes_to_id_;  // raw bytes -> id, for entries in the byte-level alphabet
   int32_t byte_id_[256];             // id of each single byte, -1 if absent
   int32_t unk_id_ = -1;              // emitted for a byte without an id, if the model has unk_token
   bool ignore_merges_ = false;
