@@ -153,17 +153,27 @@ def merge_adapter(w, adapter_dir, dtype):
     return w
 
 
-def forward(folder, ids, dtype=torch.float32, adapter=None):
-    """ids: LongTensor (B, T) -> logits (B, T, V) float32."""
+def load(folder, dtype=torch.float32, adapter=None):
+    """(config dict, weights dict in `dtype`, with the adapter merged when given)."""
     cfg = json.load(open(os.path.join(folder, "config.json")))
     w = {k: v.to(dtype) for k, v in load_weights(folder).items()}
     if adapter:
         w = merge_adapter(w, adapter, dtype)
+    return cfg, w
+
+
+def forward(folder, ids, dtype=torch.float32, adapter=None):
+    """ids: LongTensor (B, T) -> logits (B, T, V) float32."""
+    cfg, w = load(folder, dtype, adapter)
+    return run(cfg, w, ids, dtype)
+
+
+def run(cfg, w, ids, dtype, logits=True):
+    """The forward pass over loaded weights: logits (B, T, V) float32, or final hidden states."""
     H, K = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
     C = cfg["hidden_size"]
     D = cfg.get("head_dim") or C // H
     eps = cfg.get("rms_norm_eps", 1e-6)
-    qwen = cfg.get("architectures", ["LlamaForCausalLM"])[0] == "Qwen2ForCausalLM"
     B, T = ids.shape
     pos = torch.arange(T).float()
     freqs = torch.outer(pos, inv_freqs(cfg, D))
@@ -193,8 +203,9 @@ def forward(folder, ids, dtype=torch.float32, adapter=None):
         h = rms(x, w[p + "post_attention_layernorm.weight"], eps)
         x = x + lin("mlp.down_proj", torch.nn.functional.silu(lin("mlp.gate_proj", h)) * lin("mlp.up_proj", h))
     x = rms(x, w["model.norm.weight"], eps)
+    if not logits:
+        return x
     head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else w["lm_head.weight"]
-    _ = qwen
     return (x @ head.t()).float()
 
 
