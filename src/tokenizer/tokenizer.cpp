@@ -5,7 +5,8 @@
 // The pipeline follows HF tokenizers' TokenizerImpl::encode_single_sequence:
 //   1. split out added tokens that are not `normalized` (all special tokens in practice), on the
 //      raw text, leftmost-longest;
-//   2. normalize each remaining section, then split out the `normalized` added tokens;
+//   2. normalize each remaining section (NFC or nothing), then split out the `normalized` added
+//      tokens;
 //   3. pre-tokenize each remaining piece into words;
 //   4. BPE each word.
 #include "tenet/tokenizer/tokenizer.h"
@@ -21,6 +22,7 @@
 
 #include "tenet/tokenizer/bpe.h"
 #include "tenet/tokenizer/byte_level.h"
+#include "tenet/tokenizer/nfc.h"
 #include "tenet/tokenizer/pre_tokenizer.h"
 #include "tenet/tokenizer/regex.h"
 #include "tenet/tokenizer/utf8.h"
@@ -197,6 +199,7 @@ class HfTokenizer final : public Tokenizer {
 
  private:
   Status LoadTokenizerJson(const json& j, const std::string& origin, const TokenizerOptions& options);
+  Status ParseNormalizer(const json& n, const std::string& where, const std::string& origin);
   Status LoadConfig(std::string_view config_json, const json& post_processor, const std::string& origin);
   void SplitAdded(std::string_view text, const AddedTokenTrie& trie, bool special, std::vector<Section>* out) const;
   Status EncodeText(std::string_view text, std::vector<int32_t>* ids) const;
@@ -210,24 +213,33 @@ class HfTokenizer final : public Tokenizer {
   std::vector<std::string> id_to_token_;
   std::vector<std::string> id_bytes_;  // what the ByteLevel decoder turns each id into
   std::vector<uint8_t> special_;
+  bool nfc_ = false;  // normalizer NFC
   TokenizerConfig config_;
 };
+
+Status HfTokenizer::ParseNormalizer(const json& n, const std::string& where, const std::string& origin) {
+  if (n.is_null()) return Status::OK();
+  const std::string type = n.is_object() && n.contains("type") && n["type"].is_string() ? n["type"].get<std::string>() : "";
+  if (type == "NFC") {
+    nfc_ = true;
+    return Status::OK();
+  }
+  if (type == "Sequence") {
+    auto list = n.find("normalizers");
+    if (list == n.end() || !list->is_array()) return Status::Corruption(origin, where + ".normalizers must be an array");
+    for (size_t i = 0; i < list->size(); ++i) {
+      TENET_RETURN_IF_ERROR(ParseNormalizer((*list)[i], where + ".normalizers[" + std::to_string(i) + "]", origin));
+    }
+    return Status::OK();
+  }
+  return Status::Unimplemented(origin, where + ".type '" + type + "' is not supported (null, NFC, Sequence)");
+}
 
 Status HfTokenizer::LoadTokenizerJson(const json& j, const std::string& origin, const TokenizerOptions& options) {
   if (!j.is_object()) return Status::Corruption(origin, "top level must be a JSON object");
 
-  // Normalizer: none is all byte-level BPE tokenizers we target need except Qwen2's NFC.
-  if (auto n = j.find("normalizer"); n != j.end() && !n->is_null()) {
-    const std::string type = n->is_object() ? n->value("type", std::string()) : std::string();
-    const bool empty_sequence = type == "Sequence" && n->contains("normalizers") && (*n)["normalizers"].is_array() &&
-                                (*n)["normalizers"].empty();
-    if (type == "NFC") {
-      return Status::Unimplemented(origin, "normalizer.type 'NFC' is not supported (Unicode normalization is not built in)");
-    }
-    if (!empty_sequence) {
-      return Status::Unimplemented(origin, "normalizer.type '" + type + "' is not supported (only null)");
-    }
-  }
+  // Normalizer: null, NFC (Qwen2), or a Sequence of those.
+  if (auto n = j.find("normalizer"); n != j.end()) TENET_RETURN_IF_ERROR(ParseNormalizer(*n, "normalizer", origin));
 
   TENET_ASSIGN_OR_RETURN(pre_tokenizer_,
                          PreTokenizer::FromJson(j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json(), origin));
@@ -436,8 +448,15 @@ Result<std::vector<int32_t>> HfTokenizer::Encode(std::string_view text, bool spe
       ids.push_back(s.id);
       continue;
     }
+    // The normalized text must outlive `inner`, whose views point into it.
+    std::string normalized;
+    std::string_view body = s.text;
+    if (nfc_ && !IsNfcQuick(body)) {
+      normalized = NfcNormalize(body);
+      body = normalized;
+    }
     inner.clear();
-    SplitAdded(s.text, normalized_trie_, special, &inner);
+    SplitAdded(body, normalized_trie_, special, &inner);
     for (const Section& p : inner) {
       if (p.id >= 0) {
         ids.push_back(p.id);

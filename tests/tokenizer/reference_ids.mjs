@@ -8,6 +8,7 @@
 //              (HF's encode_special_tokens / our Encode(text, special=false))
 //   l3         llama3-tokenizer-js, bos/eos off (an independent BPE implementation)
 //   l3_plain   llama3-tokenizer-js with a special-token regex that never matches
+//   nfc        String.prototype.normalize("NFC") (ICU), the reference for our built-in NFC
 //   tjs_ws, tjs_plain_ws
 //              tjs and tjs_plain with the Split pattern's \s and \S spelled out as Unicode
 //              White_Space. HF `tokenizers` runs the pattern with Oniguruma, whose \s is White_Space
@@ -65,6 +66,7 @@ for (const line of lines) {
       tjs_plain_ws: tjsPlainWs.encode(text, { add_special_tokens: false }),
       l3: l3.encode(text, { bos: false, eos: false }),
       l3_plain: l3.encode(text, { bos: false, eos: false, specialTokenRegex: never }),
+      nfc: text.normalize("NFC"),
     })
   );
 }

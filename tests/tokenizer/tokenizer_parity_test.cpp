@@ -14,6 +14,8 @@
 // runs transformers.js with \s spelled out as White_Space (tjs_ws columns); that is the exact
 // reference for every line, and the unmodified ones must agree wherever neither character occurs.
 //
+// The same run checks our built-in NFC against ICU's (node's String.prototype.normalize).
+//
 // Not for: tokenizers other than Llama 3 (tokenizer_test.cpp covers hand-made Qwen2-style configs).
 #include <gtest/gtest.h>
 
@@ -25,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tenet/tokenizer/nfc.h"
 #include "tenet/tokenizer/tokenizer.h"
 #include "tenet/tokenizer/utf8.h"
 #include "tenet/util/file.h"
@@ -164,6 +167,9 @@ TEST_F(Llama3ParityTest, EveryCorpusLineMatchesNodeReferences) {
       }
       ++all_references_checked;
     }
+
+    // Our NFC (Qwen2's normalizer) against ICU's, on the same varied text.
+    ASSERT_EQ(NfcNormalize(lines[n]), ref["nfc"].get<std::string>()) << where << ": NFC differs from ICU";
 
     // Round trip: byte-level BPE is lossless on valid UTF-8.
     auto back = tokenizer_->Decode(*special);

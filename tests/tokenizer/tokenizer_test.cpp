@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tenet/tokenizer/byte_level.h"
+#include "tenet/tokenizer/nfc.h"
 #include "tenet/tokenizer/regex.h"
 #include "tenet/tokenizer/tokenizer.h"
 #include "tenet/tokenizer/utf8.h"
@@ -90,6 +91,22 @@ TEST(RegexTest, WhiteSpaceIsUnicodeWhiteSpace) {
   ASSERT_TRUE((*re)->FindAll("a\u0085b\ufeffc\u180ed", &m).ok());
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0], std::make_pair(size_t{1}, size_t{3}));
+}
+
+TEST(NfcTest, ComposesReordersAndRespectsExclusions) {
+  EXPECT_EQ(NfcNormalize("cafe\u0301"), "caf\u00e9");
+  EXPECT_EQ(NfcNormalize("\u212B"), "\u00C5");                        // Angstrom sign: singleton
+  EXPECT_EQ(NfcNormalize("a\u0323\u0302"), "\u1EAD");                // ậ
+  EXPECT_EQ(NfcNormalize("a\u0302\u0323"), "\u1EAD");                // reordered by class first
+  EXPECT_EQ(NfcNormalize("\u1100\u1161\u11A8"), "\uAC01");          // Hangul L V T -> 각
+  EXPECT_EQ(NfcNormalize("\uAC00\u11A8"), "\uAC01");                 // LV + T
+  EXPECT_EQ(NfcNormalize("\u0958"), "\u0915\u093C");                 // composition exclusion
+  EXPECT_EQ(NfcNormalize("\u0344"), "\u0308\u0301");                 // non-starter decomposition
+  EXPECT_EQ(NfcNormalize("\u0301a"), "\u0301a");                      // leading mark stays
+  EXPECT_EQ(NfcNormalize("e\u0301\u0301"), "\u00E9\u0301");         // second acute is blocked
+  EXPECT_EQ(NfcNormalize("plain ASCII and \u4E2D\u6587"), "plain ASCII and \u4E2D\u6587");
+  EXPECT_TRUE(IsNfcQuick("plain ASCII, caf\u00e9, \u4E2D\u6587, \U0001F600"));
+  EXPECT_FALSE(IsNfcQuick("cafe\u0301"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +209,29 @@ TEST(MiniTokenizerTest, Qwen2StyleSequenceAndPairMerges) {
   EXPECT_EQ(*ids, Ids(*t, {"Hello", " world", " ", "1", "2", "3"}));
   EXPECT_EQ(t->Decode(*ids).value(), "Hello world 123");
   EXPECT_EQ(t->vocab_size(), 256 + 9);
+}
+
+TEST(MiniTokenizerTest, NfcNormalizerLikeQwen2) {
+  MiniSpec spec = HelloWorldSpec();
+  spec.normalizer = {{"type", "NFC"}};
+  spec.merges.push_back({"\xC3", "\xA9"});  // "é" as one token
+  spec.added_tokens = {Added(300, "<|im_start|>", true)};
+  auto t = Build(spec);
+  ASSERT_NE(t, nullptr);
+  // "e" + U+0301 becomes "é" before pre-tokenization, so both spellings give the same ids.
+  const std::vector<int32_t> composed = t->Encode("<|im_start|>Hello caf\u00e9").value();
+  EXPECT_EQ(t->Encode("<|im_start|>Hello cafe\u0301").value(), composed);
+  EXPECT_EQ(composed.back(), Ids(*t, {"\xC3\xA9"})[0]);
+  // Without the normalizer the decomposed form stays two characters.
+  spec.normalizer = nullptr;
+  auto raw = Build(spec);
+  ASSERT_NE(raw, nullptr);
+  EXPECT_NE(raw->Encode("cafe\u0301").value(), raw->Encode("caf\u00e9").value());
+  // A Sequence of normalizers holding NFC is accepted too.
+  spec.normalizer = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}}}};
+  auto seq = Build(spec);
+  ASSERT_NE(seq, nullptr);
+  EXPECT_EQ(seq->Encode("cafe\u0301").value(), seq->Encode("caf\u00e9").value());
 }
 
 TEST(MiniTokenizerTest, StringMergesGiveTheSameIds) {

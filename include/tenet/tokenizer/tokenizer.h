@@ -45,7 +45,7 @@ class Tokenizer {
   // <dir>/chat_template.jinja when the config has no chat_template, as newer transformers save it).
   // NotFound if tokenizer.json is missing; Corruption (naming the file and the field) for malformed
   // JSON or missing/mistyped fields; InvalidArgument for a pattern PCRE2 rejects; Unimplemented
-  // (naming the field) for valid but unsupported content, e.g. a Unigram model or an NFC normalizer.
+  // (naming the field) for valid but unsupported content, e.g. a Unigram model or a Lowercase normalizer.
   static Result<std::unique_ptr<Tokenizer>> Load(const std::string& dir, const TokenizerOptions& options = {});
   // Same, from the two files' contents (config_json may be empty). `origin` names them in errors.
   static Result<std::unique_ptr<Tokenizer>> FromJson(std::string_view tokenizer_json, std::string_view config_json,
