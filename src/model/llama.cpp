@@ -194,10 +194,12 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
                                                    " and capacity " + std::to_string(cache->capacity()));
   }
   const auto dev = options_.device;
-  torch::Tensor ids = input_ids.to(dev);
-  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config_.vocab_size)) {
+  // Range check where the ids live (normally the CPU), so a CUDA forward does not sync on it.
+  auto [lo, hi] = torch::aminmax(input_ids);
+  if (lo.item<int64_t>() < 0 || hi.item<int64_t>() >= config_.vocab_size) {
     return Status::InvalidArgument("input_ids", "token id outside [0, " + std::to_string(config_.vocab_size) + ")");
   }
+  torch::Tensor ids = input_ids.to(dev);
   torch::Tensor pos = positions.defined()
                           ? positions.to(dev)
                           : torch::arange(past, S, torch::TensorOptions().dtype(torch::kInt64).device(dev)).expand({B, T});
@@ -212,7 +214,9 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   }
   // Additive bias: 0 where allowed, the dtype's lowest value elsewhere (HF's convention; a fully
   // masked padding row then yields a uniform softmax instead of NaN).
-  const double lowest = options_.dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.38e38;
+  const double lowest = options_.dtype == torch::kFloat16    ? -65504.0
+                        : options_.dtype == torch::kBFloat16 ? -3.3895313892515355e38
+                                                              : static_cast<double>(std::numeric_limits<float>::lowest());
   torch::Tensor bias = torch::zeros({B, 1, 1, T, S}, torch::TensorOptions().dtype(options_.dtype).device(dev))
                            .masked_fill(allow.to(dev).logical_not().view({B, 1, 1, T, S}), lowest);
   auto [cos, sin] = RopeCosSin(inv_freq_, pos, options_.dtype);

@@ -11,13 +11,10 @@ namespace tenet {
 
 namespace {
 
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Tensors a checkpoint may carry that the model legitimately ignores.
 bool Ignorable(const std::string& name, const ModelConfig& c) {
-  return EndsWith(name, ".rotary_emb.inv_freq") || (c.tie_word_embeddings && name == "lm_head.weight");
+  return name.ends_with(".rotary_emb.inv_freq") || (c.tie_word_embeddings && name == "lm_head.weight");
 }
 
 }  // namespace

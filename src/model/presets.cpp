@@ -18,9 +18,6 @@ constexpr Preset kPresets[] = {
     {"bench", 8, 512, 8, 2, 1536},
 };
 
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 std::vector<std::string> PresetNames() {
@@ -56,8 +53,8 @@ Result<ModelConfig> PresetConfig(const std::string& preset, int64_t vocab_size) 
 WeightSource RandomWeights(uint64_t seed, double std) {
   auto gen = std::make_shared<at::Generator>(at::detail::createCPUGenerator(seed));
   return [gen, std](const TensorSpec& spec) -> Result<torch::Tensor> {
-    if (EndsWith(spec.name, "norm.weight")) return torch::ones(spec.shape);
-    if (EndsWith(spec.name, ".bias")) return torch::zeros(spec.shape);
+    if (spec.name.ends_with("norm.weight")) return torch::ones(spec.shape);
+    if (spec.name.ends_with(".bias")) return torch::zeros(spec.shape);
     return torch::randn(spec.shape, *gen, torch::kFloat32) * std;
   };
 }
