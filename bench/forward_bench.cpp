@@ -9,8 +9,10 @@
 //   score    hidden + logits only at the last T/4 positions of each row (how scoring and DPO work)
 //
 // Usage: forward_bench [--model DIR] [--batch 4] [--seq 256] [--threads 2] [--reps 3] [--no-peer]
+//                      [--profile trace.json]   (chrome trace of one bf16 `hidden` pass)
 // Without --model a random bench-preset model is written to a temp folder (fp32 checkpoint).
 // Not for: correctness (tests/model) or generation (decode) speed.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -32,7 +34,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string model;
+  std::string model, profile;  // profile: chrome-trace file of one bf16 hidden pass
   int64_t batch = 4, seq = 256, reps = 3;
   int threads = 2;
   bool peer = true;
@@ -69,6 +71,10 @@ json Measure(const Args& a, torch::ScalarType dtype) {
   json out;
   auto hidden = [&] { return m.Hidden(ids).value(); };
   hidden();  // warm-up (oneDNN primitive caches, allocator)
+  if (!a.profile.empty() && dtype == torch::kBFloat16) {
+    torch::autograd::profiler::RecordProfile trace(a.profile);
+    hidden();
+  }
   out["hidden_tokens_per_s"] = a.batch * a.seq / Median(a.reps, hidden);
   out["logits_tokens_per_s"] = a.batch * a.seq / Median(a.reps, [&] { m.Logits(hidden()).to(torch::kFloat32); });
   out["score_tokens_per_s"] = a.batch * a.seq / Median(a.reps, [&] {
@@ -97,11 +103,13 @@ int main(int argc, char** argv) {
     else if (k == "--reps") a.reps = std::stoll(next());
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--no-peer") a.peer = false;
+    else if (k == "--profile") a.profile = next();
     else {
       std::cerr << "usage: forward_bench [--model DIR] [--batch N] [--seq N] [--threads N] [--reps N] [--no-peer]\n";
       return 2;
     }
   }
+  tenet::TuneAllocator();  // as the tenet binary does at startup
   torch::set_num_threads(a.threads);
   std::string tmp;
   if (a.model.empty()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tenet/util/file.h"
+#include "tenet/util/runtime.h"
 
 namespace tenet::cli {
 
@@ -19,6 +20,7 @@ int Fail(const Status& s, bool usage) {
 }
 
 int Dispatch(int argc, char** argv, const CommandSpec* table, size_t n) {
+  TuneAllocator();
   CLI::App app{"Tenet: align Llama-family chat models with human preferences (DPO + LoRA).", "tenet"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tenet 0.1.0");

@@ -64,7 +64,7 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     torch::Tensor qg = q.reshape({B, K, G * T, D});
     torch::Tensor scores = torch::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(D)));
     scores = scores.view({B, K, G, T, S}) + mask_bias;  // (B, K, G, T, S)
-    torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    torch::Tensor probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
     torch::Tensor out = torch::matmul(probs.view({B, K, G * T, S}), v);  // (B, K, G*T, D)
     out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
     torch::Tensor x1 = x + attn->o->forward(out);

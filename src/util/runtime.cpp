@@ -2,6 +2,9 @@
 #include "tenet/util/runtime.h"
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstdlib>
 #include <fstream>
@@ -53,6 +56,14 @@ CpuFeatures DetectCpu() {
     }
   }
   return f;
+}
+
+void TuneAllocator() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+#endif
 }
 
 uint64_t ParseByteSize(const std::string& s) {
