@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -32,6 +33,25 @@ std::string ScratchDir() {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+std::string SharedFixtureDir(const std::string& name, const std::string& key,
+                             const std::function<bool(const std::string& dir)>& make) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(BinaryDir()) / "test-fixtures";
+  const fs::path dir = root / (name + "-" + std::to_string(std::hash<std::string>{}(key)));
+  if (fs::is_directory(dir)) return dir.string();
+  const fs::path tmp = root / (name + ".tmp." + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  if (!make(tmp.string())) {
+    fs::remove_all(tmp);
+    return "";
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir, ec);  // fails if another process got there first: use theirs
+  if (ec) fs::remove_all(tmp);
+  return fs::is_directory(dir) ? dir.string() : "";
 }
 
 CommandResult RunCommand(const std::string& command, bool merge_stderr) {

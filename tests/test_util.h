@@ -2,6 +2,7 @@
 // scratch directory per test.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace tenet::testing {
@@ -16,6 +17,14 @@ std::string Llama3TokenizerDir(); // Meta's tokenizer.json + tokenizer_config.js
 // A fresh empty directory under the build tree, unique to the current test; left in place
 // afterwards for inspection. Each call empties it again: call it once per test.
 std::string ScratchDir();
+
+// A directory of test fixtures shared by every test process (ctest runs each test in its own
+// process, in parallel). It lives at <build>/test-fixtures/<name>-<hash of key>, so a change to
+// what the fixtures depend on (put it in `key`) builds new ones. `make(dir)` fills a private
+// temp directory that is then renamed into place atomically: concurrent processes never see a
+// half-made fixture, and the loser of a race simply uses the winner's. Returns "" if make fails.
+std::string SharedFixtureDir(const std::string& name, const std::string& key,
+                             const std::function<bool(const std::string& dir)>& make);
 
 // Runs a shell command; returns its exit code and captures stdout (and stderr if merge_stderr).
 struct CommandResult {

@@ -1,6 +1,8 @@
 // Python-compatible text helpers. See jinja_text.h.
 #include "jinja_text.h"
 
+#include "tenet/tokenizer/utf8.h"
+
 #include <charconv>
 #include <clocale>
 #include <cmath>
@@ -61,23 +63,7 @@ std::vector<char32_t> DecodeUtf8(std::string_view s) {
   return out;
 }
 
-void AppendUtf8(std::string* out, char32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
-}
+void AppendUtf8(std::string* out, char32_t cp) { utf8::Append(out, cp); }
 
 std::string EncodeUtf8(const std::vector<char32_t>& cps, size_t begin, size_t end) {
   std::string out;

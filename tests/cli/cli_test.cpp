@@ -39,12 +39,19 @@ void ExpectRuntimeError(const std::string& args, const std::string& needle) {
 class Cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    model_ = new std::string(testing::BinaryDir() + "/test-scratch/cli-tiny");
-    std::filesystem::remove_all(*model_);
-    auto r = RunCommand(Tenet("model init --out " + *model_ + " --preset tiny --seed 1 --dtype float32 --tokenizer " +
-                              ShellQuote(testing::Llama3TokenizerDir())),
-                        true);
-    ASSERT_EQ(r.exit_code, 0) << r.out;
+    // Keyed by the binary (size and mtime): a rebuilt tenet makes a new model.
+    std::error_code ec;
+    auto bin_time = std::filesystem::last_write_time(testing::TenetBin(), ec).time_since_epoch().count();
+    std::string key = std::to_string(std::filesystem::file_size(testing::TenetBin(), ec)) + ":" + std::to_string(bin_time);
+    std::string log;
+    model_ = new std::string(testing::SharedFixtureDir("cli-tiny", key, [&](const std::string& dir) {
+      auto r = RunCommand(Tenet("model init --out " + dir + " --force --preset tiny --seed 1 --dtype float32 --tokenizer " +
+                                ShellQuote(testing::Llama3TokenizerDir())),
+                          true);
+      log = r.out;
+      return r.exit_code == 0;
+    }));
+    ASSERT_FALSE(model_->empty()) << log;
   }
   static void TearDownTestSuite() { delete model_; }
   static std::string* model_;
@@ -173,7 +180,7 @@ TEST_F(Cli, ScoreRejectsBadInput) {
 
 TEST_F(Cli, DamagedModelFolderIsOneClearError) {
   std::string dir = testing::ScratchDir() + "/damaged";
-  std::filesystem::copy(*model_, dir);
+  std::filesystem::copy(*model_, dir);  // never damage the shared fixture itself
   std::filesystem::resize_file(dir + "/model.safetensors", 1000);
   std::ofstream(dir + "/r.jsonl") << R"({"prompt": "a", "completion": "b"})" << "\n";
   ExpectRuntimeError("score --model " + dir + " --data " + dir + "/r.jsonl", "model.safetensors");

@@ -32,10 +32,16 @@ double RelDiff(const torch::Tensor& a, const torch::Tensor& b) {
 class LlamaParity : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testing::BinaryDir() + "/test-scratch/reference-fixtures");
-    std::filesystem::remove_all(*dir_);
-    auto r = testing::RunCommand(Reference() + " make-fixtures --out " + testing::ShellQuote(*dir_), true);
-    ASSERT_EQ(r.exit_code, 0) << r.out;
+    // Keyed by the reference script: editing it regenerates the fixtures.
+    auto script = ReadFile(testing::SourceDir() + "/tests/reference/llama_reference.py");
+    ASSERT_TRUE(script.ok()) << script.status().ToString();
+    std::string log;
+    dir_ = new std::string(testing::SharedFixtureDir("reference", *script, [&](const std::string& dir) {
+      auto r = testing::RunCommand(Reference() + " make-fixtures --out " + testing::ShellQuote(dir), true);
+      log = r.out;
+      return r.exit_code == 0;
+    }));
+    ASSERT_FALSE(dir_->empty()) << "reference fixtures failed:\n" << log;
     auto manifest = json::parse(*ReadFile(*dir_ + "/manifest.json"));
     std::vector<torch::Tensor> rows;
     for (const auto& row : manifest["ids"].get<std::vector<std::vector<int64_t>>>()) rows.push_back(torch::tensor(row));

@@ -21,7 +21,7 @@ using testing::ShellQuote;
 class TemplateCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(testing::TenetBin())) GTEST_SKIP() << "tenet binary not built: " << testing::TenetBin();
+    if (!std::filesystem::exists(testing::TenetBin())) GTEST_FAIL() << "tenet binary not built: " << testing::TenetBin();
     dir_ = testing::ScratchDir();
   }
 

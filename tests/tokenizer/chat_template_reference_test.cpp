@@ -249,7 +249,7 @@ void ExpectSame(const Case& c, const Outcome& want, const Outcome& ours, const s
 }
 
 TEST(ChatTemplateReference, RealTemplatesMatchPythonJinja2) {
-  if (!HavePythonJinja()) GTEST_SKIP() << "python3 with jinja2 not available (Debian: python3-jinja2)";
+  if (!HavePythonJinja()) GTEST_FAIL() << "python3 with jinja2 not available (Debian: python3-jinja2)";
   bool has_dir = false;
   std::vector<Case> cases = BuildCases(&has_dir);
   ASSERT_TRUE(has_dir) << "missing tests/tokenizer/data/templates";
@@ -267,7 +267,7 @@ TEST(ChatTemplateReference, RealTemplatesMatchPythonJinja2) {
 }
 
 TEST(ChatTemplateReference, RealTemplatesMatchHuggingFaceJinjaJs) {
-  if (!HaveNode()) GTEST_SKIP() << "node not available";
+  if (!HaveNode()) GTEST_FAIL() << "node not available";
   bool has_dir = false;
   std::vector<Case> cases = BuildCases(&has_dir);
   ASSERT_TRUE(has_dir);
@@ -291,7 +291,7 @@ TEST(ChatTemplateReference, RealTemplatesMatchHuggingFaceJinjaJs) {
 }
 
 TEST(ChatTemplateReference, FeatureCorpusMatchesPythonJinja2) {
-  if (!HavePythonJinja()) GTEST_SKIP() << "python3 with jinja2 not available (Debian: python3-jinja2)";
+  if (!HavePythonJinja()) GTEST_FAIL() << "python3 with jinja2 not available (Debian: python3-jinja2)";
   std::vector<Case> cases = FeatureCases();
   std::string why;
   std::vector<Outcome> want = RunReference("python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);

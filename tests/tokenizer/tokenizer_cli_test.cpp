@@ -19,9 +19,9 @@ class TokenizeCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!FileExists(JoinPath(testing::Llama3TokenizerDir(), "tokenizer.json"))) {
-      GTEST_SKIP() << "npm fixtures missing: run `npm ci` in tests/node";
+      GTEST_FAIL() << "npm fixtures missing: run `npm ci` in tests/node";
     }
-    if (!FileExists(testing::TenetBin())) GTEST_SKIP() << "tenet binary not built: " << testing::TenetBin();
+    if (!FileExists(testing::TenetBin())) GTEST_FAIL() << "tenet binary not built: " << testing::TenetBin();
   }
   // Runs `tenet <args>` with `stdin_text` piped in.
   testing::CommandResult Tenet(const std::string& args, const std::string& stdin_text = "", bool merge_stderr = false) {

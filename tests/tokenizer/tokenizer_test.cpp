@@ -603,7 +603,7 @@ class Llama3Test : public ::testing::Test {
     tokenizer_ = nullptr;
   }
   void SetUp() override {
-    if (tokenizer_ == nullptr) GTEST_SKIP() << "npm fixtures missing: run `npm ci` in tests/node";
+    if (tokenizer_ == nullptr) GTEST_FAIL() << "npm fixtures missing: run `npm ci` in tests/node";
   }
   static Tokenizer* tokenizer_;
 };
