@@ -2,6 +2,7 @@
 // (eager attention path).
 #include "tenet/model/llama.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -185,13 +186,16 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
     return Status::InvalidArgument("input_ids", "must be a (B, T) int64 tensor");
   }
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
-  const int64_t past = cache != nullptr ? cache->length() : 0;
-  const int64_t S = past + T;
   if (T == 0) return Status::InvalidArgument("input_ids", "empty sequence");
-  if (cache != nullptr && (cache->batch() != B || S > cache->capacity())) {
-    return Status::InvalidArgument("kv cache", "batch " + std::to_string(B) + " with " + std::to_string(S) +
-                                                   " positions does not fit a cache of batch " + std::to_string(cache->batch()) +
-                                                   " and capacity " + std::to_string(cache->capacity()));
+  if (cache != nullptr && cache->batch() != B) {
+    return Status::InvalidArgument("kv cache", "has " + std::to_string(cache->batch()) + " rows, input has " + std::to_string(B));
+  }
+  // Per-row cached lengths (all zero without a cache); S = longest row + T key positions.
+  std::vector<int64_t> past = cache != nullptr ? cache->lengths() : std::vector<int64_t>(static_cast<size_t>(B), 0);
+  const int64_t S = *std::max_element(past.begin(), past.end()) + T;
+  if (cache != nullptr && S > cache->capacity()) {
+    return Status::InvalidArgument("kv cache", std::to_string(S) + " positions do not fit a cache of capacity " +
+                                                   std::to_string(cache->capacity()));
   }
   const auto dev = options_.device;
   // Range check where the ids live (normally the CPU), so a CUDA forward does not sync on it.
@@ -200,14 +204,13 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
     return Status::InvalidArgument("input_ids", "token id outside [0, " + std::to_string(config_.vocab_size) + ")");
   }
   torch::Tensor ids = input_ids.to(dev);
-  torch::Tensor pos = positions.defined()
-                          ? positions.to(dev)
-                          : torch::arange(past, S, torch::TensorOptions().dtype(torch::kInt64).device(dev)).expand({B, T});
+  auto idx = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+  torch::Tensor past_t = torch::tensor(past, torch::kInt64).to(dev).unsqueeze(1);  // (B, 1)
+  torch::Tensor pos = positions.defined() ? positions.to(dev) : past_t + torch::arange(T, idx).unsqueeze(0);
   torch::Tensor allow = allowed;
   if (!allow.defined()) {
-    // Causal: new token t (absolute position past + t) sees keys 0..past+t.
-    auto idx = torch::TensorOptions().dtype(torch::kInt64).device(dev);
-    allow = (torch::arange(S, idx).unsqueeze(0) <= (torch::arange(T, idx) + past).unsqueeze(1)).expand({B, T, S});
+    // Causal per row: new token t of row b (absolute position past_b + t) sees keys 0..past_b+t.
+    allow = torch::arange(S, idx).view({1, 1, S}) <= (past_t + torch::arange(T, idx).unsqueeze(0)).unsqueeze(2);
   } else if (allow.sizes().vec() != std::vector<int64_t>{B, T, S}) {
     return Status::InvalidArgument("attention mask", "must have shape (B, T, S) = (" + std::to_string(B) + ", " +
                                                          std::to_string(T) + ", " + std::to_string(S) + ")");

@@ -12,6 +12,8 @@ Commands:
                              a random PEFT LoRA adapter (q_proj, v_proj, down_proj) for a model
   logits --model DIR --ids JSON --out FILE [--adapter DIR]
                              logits (B, T, V) fp32 of a model folder written by anyone
+  generate --model DIR --prompts JSON --max-new N --out FILE
+                             greedy continuations, recomputed from scratch each step
   logprobs --model DIR --data JSON --out FILE [--adapter DIR]
                              sums of completion log-probs for [{"ids": [...], "prompt_len": n}]
 """
@@ -322,6 +324,11 @@ def main():
     m.add_argument("--model", required=True)
     m.add_argument("--out", required=True)
     m.add_argument("--seed", type=int, default=0)
+    g = sub.add_parser("generate")
+    g.add_argument("--model", required=True)
+    g.add_argument("--prompts", required=True, help="JSON list of prompt id lists")
+    g.add_argument("--max-new", type=int, required=True)
+    g.add_argument("--out", required=True)
     c = sub.add_parser("logprobs")
     c.add_argument("--model", required=True)
     c.add_argument("--data", required=True, help='JSON file: [{"ids": [...], "prompt_len": n}, ...]')
@@ -333,6 +340,19 @@ def main():
         make_fixtures(args.out)
     elif args.cmd == "make-adapter":
         random_adapter(args.out, args.model, torch.Generator().manual_seed(args.seed))
+    elif args.cmd == "generate":
+        # Greedy decoding by full recomputation each step (no KV cache): an independent check of
+        # cached, batched decoding.
+        cfg, w = load(args.model, torch.float32)
+        out = []
+        with torch.no_grad():
+            for prompt in json.loads(args.prompts):
+                ids = list(prompt)
+                for _ in range(args.max_new):
+                    logits = run(cfg, w, torch.tensor([ids], dtype=torch.long), torch.float32)[0, -1]
+                    ids.append(int(torch.argmax(logits)))
+                out.append(ids[len(prompt):])
+        json.dump(out, open(args.out, "w"))
     elif args.cmd == "logits":
         ids = torch.tensor(json.loads(args.ids), dtype=torch.long)
         st_write(args.out, {"logits": forward(args.model, ids, torch.float32, args.adapter)})

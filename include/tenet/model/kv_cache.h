@@ -1,12 +1,20 @@
-// Key/value cache for incremental decoding: pre-allocated per layer, filled left to right.
+// Key/value cache for incremental decoding: pre-allocated per layer, one slot (row) per sequence,
+// each row filled left to right to its own length.
 //
-// Shape legend: L layers, B batch, K kv heads, S capacity (max positions), D head dim.
-// Rows of a batch share one fill length; sequences of different lengths are handled by the
-// caller's attention mask (padding positions masked out). Not thread-safe: one cache per decoding
-// loop.
+// Shape legend: L layers, B rows (slots), K kv heads, S capacity (max positions), D head dim,
+// T new tokens per forward.
+//
+// Rows may have different lengths (continuous batching: a finished sequence's slot is refilled
+// while the others keep decoding). A forward pass appends T tokens to every row at that row's
+// own length; attention masks positions past each row's length (LlamaForCausalLM::Hidden builds
+// that mask). When all rows have the same length the append is one strided copy.
+//
+// Not thread-safe: one cache per decoding loop.
 #pragma once
 
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "tenet/io/model_config.h"
 #include "tenet/util/status.h"
@@ -15,32 +23,42 @@ namespace tenet {
 
 class KVCache {
  public:
-  // Allocates (B, K, S, D) keys and values for each layer. InvalidArgument for bad sizes.
+  // Allocates (B, K, S, D) keys and values for each layer, all rows empty. InvalidArgument for
+  // non-positive sizes.
   static Result<KVCache> Create(const ModelConfig& config, int64_t batch, int64_t capacity, torch::ScalarType dtype,
                                 torch::Device device = torch::kCPU);
 
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
-  // Positions already filled (the next write starts here).
-  int64_t length() const { return length_; }
+  // Positions filled in each row.
+  const std::vector<int64_t>& lengths() const { return lengths_; }
+  // The longest row (all rows when uniform).
+  int64_t length() const;
+  bool uniform() const;
 
-  // Writes new keys/values (B, K, T, D) for `layer` at [length, length+T) and returns views of
-  // the filled prefix, each (B, K, length+T, D). The caller guarantees length+T <= capacity
-  // (checked by the model before the forward pass).
+  // Writes new keys/values (B, K, T, D) for `layer` at each row's length and returns views of
+  // (B, K, max length + T, D); positions past a row's own length + T hold stale data that the
+  // caller's mask must exclude. The caller guarantees every row's length + T <= capacity (checked
+  // by the model before the forward pass).
   std::pair<torch::Tensor, torch::Tensor> Append(int64_t layer, const torch::Tensor& k, const torch::Tensor& v);
-  // Marks T more positions filled; called once per forward pass after every layer appended.
-  void Advance(int64_t t) { length_ += t; }
-  // Forgets everything (keeps the memory).
-  void Reset() { length_ = 0; }
-  // Keeps only the first `length` positions (e.g. to reuse a shared prompt).
-  void Truncate(int64_t length) { length_ = std::min(length_, length); }
+  // Marks T more positions filled in every row; called once per forward after every layer.
+  void Advance(int64_t t);
+
+  // Sets row `row`'s length (shorter forgets the tail; 0 empties the slot for reuse).
+  void SetLength(int64_t row, int64_t length);
+  void Reset();
+  // Copies the first `length` positions of `src_row` in `src` (same layers, heads, head dim) into
+  // `dst_row` of this cache and sets its length: how a prefilled prompt is forked into the slots
+  // of its samples. InvalidArgument if shapes differ or it does not fit.
+  Status CopyRow(const KVCache& src, int64_t src_row, int64_t dst_row, int64_t length);
 
   // Bytes held by the cache.
   size_t bytes() const;
 
  private:
   KVCache() = default;
-  int64_t batch_ = 0, capacity_ = 0, length_ = 0;
+  int64_t batch_ = 0, capacity_ = 0;
+  std::vector<int64_t> lengths_;              // per row
   std::vector<torch::Tensor> keys_, values_;  // per layer (B, K, S, D)
 };
 

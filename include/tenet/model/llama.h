@@ -51,11 +51,12 @@ class LlamaForCausalLM : public torch::nn::Module {
                                                           const ModelOptions& options);
 
   // input_ids (B, T) int64 -> final-normed hidden states (B, T, C).
-  //   positions: (B, T) int64 rotary positions; undefined = cache length + arange(T).
-  //   allowed:   (B, T, S) bool, true where query t may attend key s; undefined = causal, where
-  //              new token t sits at position (cache length + t).
-  //   cache:     when given, keys/values are appended to it and attention covers its contents;
-  //              S = cache length + T must fit its capacity (InvalidArgument otherwise).
+  //   positions: (B, T) int64 rotary positions; undefined = each row's cache length + arange(T).
+  //   allowed:   (B, T, S) bool, true where query t may attend key s; undefined = causal per row,
+  //              new token t of row b sitting at position (row b's cache length + t).
+  //   cache:     when given, keys/values are appended to each row at its own length and attention
+  //              covers the cache; S = longest row + T must fit its capacity (InvalidArgument
+  //              otherwise). Rows of different lengths decode together (continuous batching).
   Result<torch::Tensor> Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions = {},
                                const torch::Tensor& allowed = {}, KVCache* cache = nullptr);
 
