@@ -14,6 +14,7 @@ const CommandSpec kCommands[] = {
     {"detokenize", "Turn token ids back into text", tenet::cli::AddDetokenizeCommand},
     {"template", "Render a chat with the tokenizer's chat_template", tenet::cli::AddTemplateCommand},
     {"score", "Sum the log-probabilities of completions given prompts", tenet::cli::AddScoreCommand},
+    {"generate", "Generate N candidate answers per question (JSONL, resumable)", tenet::cli::AddGenerateCommand},
 };
 }  // namespace
 

@@ -84,10 +84,14 @@ Result<std::string> CompletionEncoder::RenderPrompt(const json& messages) const 
   return template_->Render(TemplateContext(tokenizer_, messages, true));
 }
 
-Result<PromptCompletionIds> CompletionEncoder::EncodeChat(const json& messages, std::string_view completion) const {
+Result<std::vector<int32_t>> CompletionEncoder::EncodeChatPrompt(const json& messages) const {
   TENET_ASSIGN_OR_RETURN(std::string text, RenderPrompt(messages));
+  return tokenizer_.Encode(text, /*special=*/true);
+}
+
+Result<PromptCompletionIds> CompletionEncoder::EncodeChat(const json& messages, std::string_view completion) const {
   PromptCompletionIds out;
-  TENET_ASSIGN_OR_RETURN(out.prompt, tokenizer_.Encode(text, /*special=*/true));
+  TENET_ASSIGN_OR_RETURN(out.prompt, EncodeChatPrompt(messages));
   TENET_ASSIGN_OR_RETURN(out.completion, tokenizer_.Encode(completion, /*special=*/false));
   if (end_of_turn_) out.completion.push_back(*end_of_turn_);
   return out;

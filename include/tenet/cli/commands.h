@@ -10,4 +10,5 @@ RunFn AddTokenizeCommand(CLI::App& sub);
 RunFn AddDetokenizeCommand(CLI::App& sub);
 RunFn AddTemplateCommand(CLI::App& sub);
 RunFn AddScoreCommand(CLI::App& sub);
+RunFn AddGenerateCommand(CLI::App& sub);
 }  // namespace tenet::cli

@@ -41,6 +41,8 @@ class CompletionEncoder {
   Result<PromptCompletionIds> EncodeChat(const nlohmann::json& messages, std::string_view completion) const;
   // The chat prompt as text (what EncodeChat tokenizes).
   Result<std::string> RenderPrompt(const nlohmann::json& messages) const;
+  // The chat prompt's ids alone (generation's input).
+  Result<std::vector<int32_t>> EncodeChatPrompt(const nlohmann::json& messages) const;
 
   std::optional<int32_t> end_of_turn_id() const { return end_of_turn_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }

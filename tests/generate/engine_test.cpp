@@ -1,0 +1,185 @@
+// The generation engine against the independent reference (greedy continuations recomputed from
+// scratch, tests/reference/llama_reference.py) and against itself: batched = alone, forks at
+// temperature 0 identical, seeds reproducible whatever the batch, stops, continuous batching.
+#include "tenet/generate/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tenet/model/loader.h"
+#include "tenet/util/file.h"
+#include "test_util.h"
+
+namespace tenet {
+namespace {
+
+using json = nlohmann::json;
+using Ids = std::vector<int32_t>;
+
+std::string Reference() {
+  return "/usr/bin/python3 " + testing::ShellQuote(testing::SourceDir() + "/tests/reference/llama_reference.py");
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto script = ReadFile(testing::SourceDir() + "/tests/reference/llama_reference.py");
+    ASSERT_TRUE(script.ok());
+    std::string log;
+    std::string dir = testing::SharedFixtureDir("reference", *script, [&](const std::string& d) {
+      auto r = testing::RunCommand(Reference() + " make-fixtures --out " + testing::ShellQuote(d), true);
+      log = r.out;
+      return r.exit_code == 0;
+    });
+    ASSERT_FALSE(dir.empty()) << log;
+    model_dir_ = new std::string(dir + "/untied_llama3_f32");
+    auto m = LoadModel(*model_dir_);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    model_ = new LoadedModel(std::move(m).value());
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete model_dir_;
+  }
+
+  // Runs requests; returns completions indexed [request][sample].
+  static std::vector<std::vector<Completion>> Run(const std::vector<GenerationRequest>& reqs, int32_t slots) {
+    auto engine = Engine::Create(*model_->model, EngineOptions{slots});
+    EXPECT_TRUE(engine.ok());
+    std::vector<std::vector<Completion>> out(reqs.size());
+    for (size_t i = 0; i < reqs.size(); ++i) out[i].resize(static_cast<size_t>(reqs[i].n));
+    Status s = (*engine)->Generate(reqs, [&](size_t r, int32_t k, Completion c) { out[r][static_cast<size_t>(k)] = std::move(c); });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  }
+  static GenerationRequest Greedy(Ids prompt, int32_t max_new, int32_t n = 1) {
+    GenerationRequest r;
+    r.prompt = std::move(prompt);
+    r.max_new_tokens = max_new;
+    r.n = n;
+    r.sampling.temperature = 0;
+    return r;
+  }
+  static std::string* model_dir_;
+  static LoadedModel* model_;
+};
+std::string* EngineTest::model_dir_ = nullptr;
+LoadedModel* EngineTest::model_ = nullptr;
+
+const std::vector<Ids> kPrompts = {{5, 9, 200}, {1}, {17, 300, 42, 42, 8, 99, 250, 3, 61, 7, 12}};
+
+TEST_F(EngineTest, GreedyMatchesReferenceTokenForToken) {
+  constexpr int kNew = 16;
+  std::vector<GenerationRequest> reqs;
+  for (const auto& p : kPrompts) reqs.push_back(Greedy(p, kNew));
+  auto got = Run(reqs, 4);
+  std::string scratch = testing::ScratchDir();
+  auto r = testing::RunCommand(Reference() + " generate --model " + *model_dir_ + " --prompts '" + json(kPrompts).dump() +
+                                   "' --max-new " + std::to_string(kNew) + " --out " + scratch + "/g.json",
+                               true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto want = json::parse(*ReadFile(scratch + "/g.json")).get<std::vector<Ids>>();
+  for (size_t i = 0; i < kPrompts.size(); ++i) {
+    EXPECT_EQ(got[i][0].ids, want[i]) << "prompt " << i;
+    EXPECT_EQ(got[i][0].finish, FinishReason::kLength);
+  }
+}
+
+TEST_F(EngineTest, LongPromptsPrefillInChunksExactly) {
+  Ids prompt;
+  for (int i = 0; i < 1100; ++i) prompt.push_back((i * 37 + 11) % 320);  // 3 prefill chunks
+  auto got = Run({Greedy(prompt, 4)}, 1);
+  std::string scratch = testing::ScratchDir();
+  ASSERT_TRUE(WriteFileAtomic(scratch + "/p.json", json(std::vector<Ids>{prompt}).dump()).ok());
+  auto r = testing::RunCommand(Reference() + " generate --model " + *model_dir_ + " --prompts \"$(cat " + scratch +
+                                   "/p.json)\" --max-new 4 --out " + scratch + "/g.json",
+                               true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(got[0][0].ids, json::parse(*ReadFile(scratch + "/g.json"))[0].get<Ids>());
+}
+
+TEST_F(EngineTest, BatchedDecodeEqualsEachAlone) {
+  std::vector<GenerationRequest> reqs;
+  for (const auto& p : kPrompts) reqs.push_back(Greedy(p, 10));
+  auto together = Run(reqs, 3);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto alone = Run({reqs[i]}, 1);
+    EXPECT_EQ(together[i][0].ids, alone[0][0].ids) << "prompt " << i;
+  }
+}
+
+TEST_F(EngineTest, ForkedSamplesAtTemperatureZeroAreIdentical) {
+  auto out = Run({Greedy(kPrompts[2], 8, 4)}, 4);
+  for (int k = 1; k < 4; ++k) EXPECT_EQ(out[0][static_cast<size_t>(k)].ids, out[0][0].ids);
+}
+
+TEST_F(EngineTest, SeedsReproduceWhateverTheBatch) {
+  GenerationRequest r = Greedy(kPrompts[0], 12, 3);
+  r.sampling.temperature = 1.0f;
+  r.sampling.top_p = 0.95f;
+  r.sampling.seed = 7;
+  auto a = Run({r}, 3);
+  auto b = Run({Greedy(kPrompts[1], 5, 2), r, Greedy(kPrompts[2], 20)}, 8);  // other company
+  for (size_t k = 0; k < 3; ++k) EXPECT_EQ(a[0][k].ids, b[1][k].ids) << "sample " << k;
+  EXPECT_NE(a[0][0].ids, a[0][1].ids) << "samples use different seeds";
+  r.sampling.seed = 8;
+  EXPECT_NE(Run({r}, 3)[0][0].ids, a[0][0].ids);
+}
+
+TEST_F(EngineTest, StopIdsAndLengthLimits) {
+  auto free_run = Run({Greedy(kPrompts[0], 10)}, 1)[0][0].ids;
+  ASSERT_EQ(free_run.size(), 10u);
+  GenerationRequest r = Greedy(kPrompts[0], 10);
+  r.stop_ids = {999999, free_run[3]};
+  auto stopped = Run({r}, 1)[0][0];
+  // Stops at the first occurrence of the stop id; the stop token itself is not kept.
+  size_t first = std::find(free_run.begin(), free_run.end(), free_run[3]) - free_run.begin();
+  EXPECT_EQ(stopped.ids, Ids(free_run.begin(), free_run.begin() + static_cast<long>(first)));
+  EXPECT_EQ(stopped.finish, FinishReason::kStop);
+  auto one = Run({Greedy(kPrompts[0], 1)}, 1)[0][0];
+  EXPECT_EQ(one.ids, Ids{free_run[0]});
+  EXPECT_EQ(one.finish, FinishReason::kLength);
+}
+
+TEST_F(EngineTest, ContinuousBatchingRefillsSlots) {
+  std::vector<GenerationRequest> reqs;
+  for (int i = 0; i < 6; ++i) reqs.push_back(Greedy(kPrompts[static_cast<size_t>(i) % 3], 3 + 4 * i, 2));
+  auto engine = Engine::Create(*model_->model, EngineOptions{4});
+  ASSERT_TRUE(engine.ok());
+  std::map<std::pair<size_t, int32_t>, Ids> done;
+  ASSERT_TRUE((*engine)->Generate(reqs, [&](size_t r, int32_t k, Completion c) { done[{r, k}] = c.ids; }).ok());
+  EXPECT_EQ(done.size(), 12u);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const Ids& first = done[std::make_pair(i, 0)];
+    EXPECT_EQ(first, Run({reqs[i]}, 2)[0][0].ids) << "request " << i;
+    EXPECT_EQ(first.size(), static_cast<size_t>(reqs[i].max_new_tokens));
+  }
+  EXPECT_GT((*engine)->stats().decode_steps, 0);
+}
+
+TEST_F(EngineTest, RejectsBadRequestsBeforeGenerating) {
+  auto engine = Engine::Create(*model_->model, EngineOptions{2});
+  ASSERT_TRUE(engine.ok());
+  int calls = 0;
+  auto count = [&](size_t, int32_t, Completion) { ++calls; };
+  auto expect = [&](GenerationRequest bad, const std::string& needle) {
+    Status s = (*engine)->Generate({Greedy({1, 2}, 3), bad}, count);
+    EXPECT_FALSE(s.ok()) << needle;
+    EXPECT_NE(s.message().find(needle), std::string::npos) << s.ToString();
+    EXPECT_EQ(calls, 0) << "nothing generated when a request is invalid";
+  };
+  expect(Greedy({}, 3), "empty prompt");
+  expect(Greedy({1}, 3, 3), "slots = 2");
+  expect(Greedy({1}, 0), "max_new_tokens");
+  expect(Greedy({1}, 5000), "exceed the model's 4096 positions");
+  expect(Greedy({1, 320}, 3), "outside the vocabulary");
+  GenerationRequest nan_temp = Greedy({1}, 3);
+  nan_temp.sampling.temperature = std::nanf("");
+  expect(nan_temp, "temperature");
+  EXPECT_FALSE(Engine::Create(*model_->model, EngineOptions{0}).ok());
+}
+
+}  // namespace
+}  // namespace tenet
