@@ -62,9 +62,13 @@ struct Entry {
 };
 // The canonical order: higher logit first, ties broken by the lower id. A strict total order
 // (ids are distinct), so "the k best" is one well-defined set.
-inline bool Before(const Entry& a, const Entry& b) {
-  return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-}
+// A function object rather than a function so that std::sort and friends inline the compare.
+struct BeforeFn {
+  bool operator()(const Entry& a, const Entry& b) const {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  }
+};
+inline constexpr BeforeFn Before{};
 
 // The units, in chain order. Parameters are assumed valid (ValidateSamplingParams).
 std::unique_ptr<SamplerUnit> MakePenalties(float repetition, float presence, float frequency, int32_t vocab_size);
