@@ -14,6 +14,7 @@
 #include "tenet/generate/engine.h"
 #include "tenet/tokenizer/utf8.h"
 #include "tenet/util/file.h"
+#include "tenet/util/runtime.h"
 
 namespace tenet::cli {
 
@@ -67,7 +68,15 @@ Status Run(const GenerateArgs& a) {
     TENET_ASSIGN_OR_RETURN(manifest, ResponsesFile::Open(a.manifest, a.resume));
   }
 
-  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, "", a.rt));
+  // bf16 weights by default where bf16 math is native (AVX512-BF16 / AMX CPUs, CUDA): decoding
+  // reads every weight once per step, so half the bytes is nearly twice the speed.
+  RuntimeOptions rt = a.rt;
+  if (rt.dtype.empty()) {
+    CpuFeatures cpu = DetectCpu();
+    TENET_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(rt.device));
+    if (device.is_cuda() || cpu.avx512_bf16 || cpu.amx_bf16) rt.dtype = "bfloat16";
+  }
+  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, "", rt));
   std::vector<int32_t> stop_ids(loaded.eos_token_ids.begin(), loaded.eos_token_ids.end());
   if (auto eot = encoder->end_of_turn_id(); eot && std::find(stop_ids.begin(), stop_ids.end(), *eot) == stop_ids.end()) {
     stop_ids.push_back(*eot);
@@ -163,6 +172,7 @@ Status Run(const GenerateArgs& a) {
                   {"skipped", skipped},
                   {"prefill_tokens_per_s", st.prefill_tokens / std::max(st.prefill_seconds, 1e-9)},
                   {"decode_tokens_per_s", st.decode_tokens / std::max(st.decode_seconds, 1e-9)},
+                  {"dtype", rt.dtype.empty() ? DtypeName(loaded.model->dtype()) : rt.dtype},
                   {"out", a.out}};
   std::cerr << summary.dump() << "\n";
   return Status::OK();

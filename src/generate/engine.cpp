@@ -156,10 +156,19 @@ Status Engine::Generate(const std::vector<GenerationRequest>& requests, const On
                                .to(torch::kCPU)
                                .contiguous();
     const float* base = logits.data_ptr<float>();
+    auto sample_start = Clock::now();
+    // Rows sample in parallel (each slot owns its sampler and RNG, so the result does not depend
+    // on the thread count); tokens are then recorded in slot order, since callbacks are serial.
+    std::vector<int32_t> picked(active.size());
+    at::parallel_for(0, static_cast<int64_t>(active.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        picked[static_cast<size_t>(k)] = slots[static_cast<size_t>(active[static_cast<size_t>(k)])].sampler->Sample(base + k * vocab);
+      }
+    });
     for (size_t k = 0; k < active.size(); ++k) {
-      Slot& s = slots[static_cast<size_t>(active[k])];
-      if (push(s, s.sampler->Sample(base + k * vocab))) cache.SetLength(active[k], 0);
+      if (push(slots[static_cast<size_t>(active[k])], picked[k])) cache.SetLength(active[k], 0);
     }
+    stats_.sample_seconds += Since(sample_start);
     stats_.decode_tokens += static_cast<int64_t>(active.size());
     stats_.decode_steps += 1;
     stats_.decode_seconds += Since(start);

@@ -60,7 +60,8 @@ class GenerateCli : public ::testing::Test {
     std::ofstream(dir_ + "/values.md") << "You are Example Bank's assistant: helpful, honest, on-brand.\n";
   }
   std::string Gen(const std::string& extra) {
-    return Tenet("generate --model " + *model_ + " --questions " + dir_ + "/q.txt --system " + dir_ + "/values.md " + extra);
+    return Tenet("generate --model " + *model_ + " --dtype float32 --questions " + dir_ + "/q.txt --system " + dir_ +
+                 "/values.md " + extra);
   }
   static std::string* model_;
   std::string dir_;

@@ -52,6 +52,7 @@ struct EngineOptions {
 struct EngineStats {
   int64_t prefill_tokens = 0, decode_tokens = 0, decode_steps = 0;
   double prefill_seconds = 0, decode_seconds = 0;
+  double sample_seconds = 0;  // part of decode_seconds spent in samplers (CPU, per row)
 };
 
 class Engine {

@@ -1,0 +1,198 @@
+// generate_bench: generation throughput of the engine on the `bench` preset (bf16 by default),
+// 8 questions x 4 samples x 128 new tokens, next to an eager PyTorch generation loop with a KV
+// cache on the same folder, prompts, dtype and threads (bench/peers/generate_peer.py), and next to
+// the GEMM ceiling: the time of one decode step's matrix products alone (every linear layer and the
+// output head at the same batch), i.e. what reading the weights once per step costs at best.
+// Prints one JSON object.
+//
+// Usage: generate_bench [--model DIR] [--questions 8] [--samples 4] [--new 128] [--threads 2]
+//                       [--slots 32] [--dtype bfloat16|float32] [--no-peer] [--profile trace.json]
+// Without --model a random bench-preset model is written to a temp folder.
+// Not for: correctness (tests/generate).
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "tenet/generate/engine.h"
+#include "tenet/io/hf_folder.h"
+#include "tenet/model/loader.h"
+#include "tenet/model/presets.h"
+#include "tenet/util/file.h"
+#include "tenet/util/runtime.h"
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void Check(const tenet::Status& s) {
+  if (!s.ok()) {
+    std::cerr << "generate_bench: " << s.message() << "\n";
+    std::exit(1);
+  }
+}
+
+// Seconds for one decode step's GEMMs at batch B: x (B, in) @ W^T for every 2-D weight but the
+// embedding table (which a step only gathers B rows of).
+double GemmCeilingStep(tenet::LlamaForCausalLM& m, int64_t B) {
+  torch::NoGradGuard g;
+  std::vector<torch::Tensor> weights;
+  for (const auto& p : m.named_parameters()) {
+    if (p.value().dim() == 2 && p.key() != "model.embed_tokens.weight") weights.push_back(p.value());
+  }
+  if (m.config().tie_word_embeddings) weights.push_back(m.named_parameters()["model.embed_tokens.weight"]);
+  std::vector<torch::Tensor> inputs;
+  for (const auto& w : weights) inputs.push_back(torch::randn({B, w.size(1)}).to(w.scalar_type()));
+  auto step = [&] {
+    for (size_t i = 0; i < weights.size(); ++i) torch::mm(inputs[i], weights[i].t());
+  };
+  for (int i = 0; i < 3; ++i) step();
+  std::vector<double> t;
+  for (int r = 0; r < 15; ++r) {
+    auto s = Clock::now();
+    step();
+    t.push_back(std::chrono::duration<double>(Clock::now() - s).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model, dtype_name = "bfloat16", profile;
+  int64_t questions = 8, samples = 4, new_tokens = 128, slots = 0;
+  int threads = 2;
+  bool peer = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "generate_bench: " << k << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--model") model = next();
+    else if (k == "--questions") questions = std::stoll(next());
+    else if (k == "--samples") samples = std::stoll(next());
+    else if (k == "--new") new_tokens = std::stoll(next());
+    else if (k == "--threads") threads = std::stoi(next());
+    else if (k == "--slots") slots = std::stoll(next());
+    else if (k == "--dtype") dtype_name = next();
+    else if (k == "--no-peer") peer = false;
+    else if (k == "--profile") profile = next();
+    else {
+      std::cerr << "usage: generate_bench [--model DIR] [--questions N] [--samples N] [--new N] [--threads N] [--slots N]"
+                   " [--dtype bfloat16|float32] [--no-peer]\n";
+      return 2;
+    }
+  }
+  if (slots <= 0) slots = questions * samples;
+  tenet::TuneAllocator();
+  torch::set_num_threads(threads);
+  std::string tmp;
+  if (model.empty()) {
+    tmp = std::filesystem::temp_directory_path() / ("tenet-generate-bench-" + std::to_string(::getpid()));
+    auto config = tenet::PresetConfig("bench", 128256);
+    Check(config.status());
+    config->dtype = torch::kBFloat16;
+    tenet::ModelOptions mo;
+    mo.dtype = torch::kBFloat16;
+    auto m = tenet::LlamaForCausalLM::Create(*config, tenet::RandomWeights(1), mo);
+    Check(m.status());
+    tenet::NamedTensors tensors;
+    for (const auto& p : (*m)->named_parameters()) tensors.emplace_back(p.key(), p.value());
+    Check(tenet::SaveWeights(tmp, tensors));
+    Check(tenet::WriteFileAtomic(tenet::JoinPath(tmp, "config.json"), tenet::ModelConfigToJson(*config).dump(2)));
+    model = tmp;
+  }
+  auto dtype = tenet::ParseDtypeName(dtype_name);
+  Check(dtype.status());
+  tenet::LoadOptions lo;
+  lo.dtype = *dtype;
+  auto loaded = tenet::LoadModel(model, lo);
+  Check(loaded.status());
+
+  // Prompts of 40..96 tokens (a system prompt plus a question), ids below the special tokens.
+  std::vector<std::vector<int32_t>> prompts;
+  uint64_t state = 12345;
+  for (int64_t q = 0; q < questions; ++q) {
+    std::vector<int32_t> p;
+    for (int64_t t = 0; t < 40 + 8 * q; ++t) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      p.push_back(static_cast<int32_t>((state >> 33) % 128000));
+    }
+    prompts.push_back(p);
+  }
+  std::vector<tenet::GenerationRequest> requests;
+  for (const auto& p : prompts) {
+    tenet::GenerationRequest r;
+    r.prompt = p;
+    r.n = static_cast<int32_t>(samples);
+    r.max_new_tokens = static_cast<int32_t>(new_tokens);
+    r.sampling.temperature = 1.0f;  // no stop ids: every sample runs to max_new_tokens, like the peer
+    requests.push_back(r);
+  }
+  auto engine = tenet::Engine::Create(*loaded->model, tenet::EngineOptions{static_cast<int32_t>(slots)});
+  Check(engine.status());
+  const auto start = Clock::now();
+  {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
+    if (!profile.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+    Check((*engine)->Generate(requests, [](size_t, int32_t, tenet::Completion) {}));
+  }
+  const double total = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto& st = (*engine)->stats();
+  const double decode_tps = st.decode_tokens / st.decode_seconds;
+  const double step_ceiling = GemmCeilingStep(*loaded->model, slots);
+  json report = {{"bench", "generate"},
+                 {"dtype", dtype_name},
+                 {"threads", threads},
+                 {"questions", questions},
+                 {"samples", samples},
+                 {"new_tokens", new_tokens},
+                 {"slots", slots},
+                 {"tenet",
+                  {{"prefill_tokens_per_s", st.prefill_tokens / st.prefill_seconds},
+                   {"decode_tokens_per_s", decode_tps},
+                   {"decode_steps", st.decode_steps},
+                   {"mean_step_ms", 1e3 * st.decode_seconds / static_cast<double>(st.decode_steps)},
+                   {"mean_sample_ms_per_step", 1e3 * st.sample_seconds / static_cast<double>(st.decode_steps)},
+                   {"total_s", total}}},
+                 {"gemm_ceiling",
+                  {{"step_ms_at_full_batch", 1e3 * step_ceiling},
+                   {"decode_tokens_per_s", static_cast<double>(slots) / step_ceiling}}}};
+  report["ratio_to_ceiling"] = decode_tps / report["gemm_ceiling"]["decode_tokens_per_s"].get<double>();
+  if (peer) {
+    std::string pfile = tenet::JoinPath(std::filesystem::temp_directory_path().string(),
+                                        "tenet-generate-prompts-" + std::to_string(::getpid()) + ".json");
+    Check(tenet::WriteFileAtomic(pfile, json(prompts).dump()));
+    std::string cmd = std::string("/usr/bin/python3 ") + TENET_BENCH_SOURCE_DIR + "/bench/peers/generate_peer.py --model " +
+                      model + " --prompts " + pfile + " --samples " + std::to_string(samples) + " --new " +
+                      std::to_string(new_tokens) + " --threads " + std::to_string(threads) + " --dtype " + dtype_name;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while (p != nullptr && (n = std::fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+    if (p != nullptr && ::pclose(p) == 0) {
+      report["peer"] = json::parse(text);
+      report["ratio_decode"] = decode_tps / report["peer"]["decode_tokens_per_s"].get<double>();
+      report["ratio_prefill"] = report["tenet"]["prefill_tokens_per_s"].get<double>() /
+                                report["peer"]["prefill_tokens_per_s"].get<double>();
+    } else {
+      report["peer"] = "failed: " + cmd;
+    }
+    std::filesystem::remove(pfile);
+  }
+  if (!tmp.empty()) std::filesystem::remove_all(tmp);
+  std::cout << report.dump(2) << std::endl;
+  return 0;
+}
