@@ -2,10 +2,12 @@
 // scratch, tests/reference/llama_reference.py) and against itself: batched = alone, forks at
 // temperature 0 identical, seeds reproducible whatever the batch, stops, continuous batching.
 #include "tenet/generate/engine.h"
+#include "tenet/generate/service.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "tenet/model/loader.h"
@@ -179,6 +181,78 @@ TEST_F(EngineTest, RejectsBadRequestsBeforeGenerating) {
   nan_temp.sampling.temperature = std::nanf("");
   expect(nan_temp, "temperature");
   EXPECT_FALSE(Engine::Create(*model_->model, EngineOptions{0}).ok());
+}
+
+// ------------------------------------------------------------------ GenerationService
+
+// Reads a stream to the end: tokens per sample, and the finish reasons.
+struct Drained {
+  std::map<int32_t, Ids> tokens;
+  std::map<int32_t, FinishReason> finish;
+  std::map<int32_t, Ids> finish_ids;
+};
+Drained Drain(GenerationService::Stream& s, int stop_after_tokens = -1) {
+  Drained d;
+  GenerationEvent e;
+  int seen = 0;
+  while (s.Next(&e)) {
+    if (e.kind == GenerationEvent::Kind::kToken) {
+      d.tokens[e.sample].push_back(e.token);
+      if (++seen == stop_after_tokens) s.Cancel();
+    } else {
+      d.finish[e.sample] = e.finish;
+      d.finish_ids[e.sample] = e.ids;
+    }
+  }
+  return d;
+}
+
+TEST_F(EngineTest, ServiceStreamsTheSameTokensToConcurrentCallers) {
+  auto svc = GenerationService::Start(*model_->model, EngineOptions{6});
+  ASSERT_TRUE(svc.ok()) << svc.status().ToString();
+  std::vector<GenerationRequest> reqs;
+  for (int i = 0; i < 4; ++i) reqs.push_back(Greedy(kPrompts[static_cast<size_t>(i) % 3], 6 + i, 2));
+  std::vector<Drained> got(reqs.size());
+  std::vector<std::thread> callers;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    callers.emplace_back([&, i] {
+      auto stream = (*svc)->Submit(reqs[i]);
+      ASSERT_TRUE(stream.ok());
+      got[i] = Drain(**stream);
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto want = Run({reqs[i]}, 2)[0];
+    for (int32_t k = 0; k < 2; ++k) {
+      EXPECT_EQ(got[i].tokens[k], want[static_cast<size_t>(k)].ids) << "request " << i << " sample " << k;
+      EXPECT_EQ(got[i].finish_ids[k], want[static_cast<size_t>(k)].ids);
+      EXPECT_EQ(got[i].finish[k], FinishReason::kLength);
+    }
+  }
+  // Bad requests are refused on the caller's thread.
+  EXPECT_FALSE((*svc)->Submit(Greedy({}, 3)).ok());
+}
+
+TEST_F(EngineTest, ServiceCancelsMidStreamAndOnShutdown) {
+  auto svc = GenerationService::Start(*model_->model, EngineOptions{4});
+  ASSERT_TRUE(svc.ok());
+  auto stream = (*svc)->Submit(Greedy(kPrompts[0], 200, 2));
+  ASSERT_TRUE(stream.ok());
+  Drained d = Drain(**stream, /*stop_after_tokens=*/3);
+  EXPECT_EQ(d.finish[0], FinishReason::kCancelled);
+  EXPECT_EQ(d.finish[1], FinishReason::kCancelled);
+  EXPECT_LT(d.tokens[0].size() + d.tokens[1].size(), 40u) << "cancellation takes effect within a step or two";
+  // Destroying the service ends open streams as cancelled; Cancel afterwards is harmless.
+  auto open = (*svc)->Submit(Greedy(kPrompts[1], 4000));
+  ASSERT_TRUE(open.ok());
+  GenerationEvent e;
+  ASSERT_TRUE((*open)->Next(&e));
+  svc->reset();
+  Drained rest = Drain(**open);
+  EXPECT_EQ(rest.finish[0], FinishReason::kCancelled);
+  (*open)->Cancel();
+  EXPECT_TRUE((*open)->status().ok());
 }
 
 }  // namespace

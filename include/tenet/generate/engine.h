@@ -37,8 +37,8 @@ struct GenerationRequest {
   std::function<bool(const std::vector<int32_t>& generated)> stop_when;
 };
 
-enum class FinishReason { kStop, kLength };
-const char* FinishReasonName(FinishReason r);  // "stop" / "length"
+enum class FinishReason { kStop, kLength, kCancelled };
+const char* FinishReasonName(FinishReason r);  // "stop" / "length" / "cancelled"
 
 struct Completion {
   std::vector<int32_t> ids;  // generated tokens, without the stop token
@@ -46,7 +46,20 @@ struct Completion {
 };
 
 struct EngineOptions {
-  int32_t slots = 16;  // sequences decoded together; each request's n must fit
+  int32_t slots = 16;       // sequences decoded together; each request's n must fit
+  int64_t max_context = 0;  // per-slot capacity (prompt + new tokens); 0 = the model's
+                            // max_position_embeddings capped at 4096. Generate() sizes it to its
+                            // requests instead when the engine has not started.
+};
+
+// What Step() reports: a token of a running sample, or the end of a sample.
+struct GenerationEvent {
+  enum class Kind { kToken, kFinish } kind = Kind::kToken;
+  uint64_t request = 0;  // the id Add() returned
+  int32_t sample = 0;
+  int32_t token = -1;    // kToken: the new token (stop tokens are not reported)
+  FinishReason finish = FinishReason::kLength;  // kFinish
+  std::vector<int32_t> ids;                     // kFinish: every generated token of the sample
 };
 
 struct EngineStats {
@@ -60,21 +73,40 @@ class Engine {
   // The model must outlive the engine. InvalidArgument for slots < 1.
   static Result<std::unique_ptr<Engine>> Create(LlamaForCausalLM& model, const EngineOptions& options);
 
-  // Called when sample `sample` of request `request` finishes.
-  using OnDone = std::function<void(size_t request, int32_t sample, Completion completion)>;
+  // Checks a request against this engine (what Add checks) without queueing it. Reads only
+  // immutable state, so it may run on any thread while another thread steps the engine.
+  Status Check(const GenerationRequest& request) const { return Validate(request, options_.max_context, "request"); }
+  // Validates a request and queues it; returns its id. InvalidArgument naming the problem: empty
+  // prompt, n outside [1, slots], max_new_tokens < 1, prompt + max_new_tokens beyond the context,
+  // a token outside the vocabulary, bad sampling params.
+  Result<uint64_t> Add(GenerationRequest request);
+  // Cancels a queued or running request: each unfinished sample ends with kCancelled at the next
+  // Step. Unknown or finished ids are ignored.
+  void Cancel(uint64_t request);
+  // Admits queued requests into free slots (prefill + fork) and decodes one token for every
+  // running sample, reporting tokens and finishes to `sink` in slot order. Returns false when
+  // nothing was queued or running.
+  using Sink = std::function<void(const GenerationEvent&)>;
+  Result<bool> Step(const Sink& sink);
+  bool idle() const;
 
-  // Runs every request to completion. Requests are validated first (InvalidArgument naming the
-  // request: empty prompt, n outside [1, slots], max_new_tokens < 1, prompt + max_new_tokens beyond
-  // max_position_embeddings, bad sampling params); then nothing is generated if one is invalid.
+  // Called when sample `sample` of request `request` (index into the vector) finishes.
+  using OnDone = std::function<void(size_t request, int32_t sample, Completion completion)>;
+  // Runs every request to completion. All are validated first: if one is invalid nothing runs.
   Status Generate(const std::vector<GenerationRequest>& requests, const OnDone& on_done);
 
   const EngineStats& stats() const { return stats_; }
+  ~Engine();
+
+  struct State;
 
  private:
-  Engine(LlamaForCausalLM& model, const EngineOptions& options) : model_(model), options_(options) {}
+  Engine(LlamaForCausalLM& model, const EngineOptions& options);
+  Status Validate(const GenerationRequest& r, int64_t capacity, const std::string& where) const;
   LlamaForCausalLM& model_;
   EngineOptions options_;
   EngineStats stats_;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace tenet

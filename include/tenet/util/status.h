@@ -85,6 +85,8 @@ class Result {
   } while (0)
 
 // `lhs = value of expr` (a Result<T>), or return its Status from the enclosing function.
+// Expands to several statements (it declares a temporary): never use it as the body of an
+// if/else/for without braces.
 #define TENET_ASSIGN_OR_RETURN(lhs, expr) \
   TENET_ASSIGN_OR_RETURN_IMPL_(TENET_CONCAT_(_tenet_r_, __LINE__), lhs, expr)
 #define TENET_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
