@@ -14,7 +14,6 @@
 #include "tenet/generate/engine.h"
 #include "tenet/tokenizer/utf8.h"
 #include "tenet/util/file.h"
-#include "tenet/util/runtime.h"
 
 namespace tenet::cli {
 
@@ -68,19 +67,9 @@ Status Run(const GenerateArgs& a) {
     TENET_ASSIGN_OR_RETURN(manifest, ResponsesFile::Open(a.manifest, a.resume));
   }
 
-  // bf16 weights by default where bf16 math is native (AVX512-BF16 / AMX CPUs, CUDA): decoding
-  // reads every weight once per step, so half the bytes is nearly twice the speed.
-  RuntimeOptions rt = a.rt;
-  if (rt.dtype.empty()) {
-    CpuFeatures cpu = DetectCpu();
-    TENET_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(rt.device));
-    if (device.is_cuda() || cpu.avx512_bf16 || cpu.amx_bf16) rt.dtype = "bfloat16";
-  }
+  TENET_ASSIGN_OR_RETURN(RuntimeOptions rt, PreferBf16ForGeneration(a.rt));
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, "", rt));
-  std::vector<int32_t> stop_ids(loaded.eos_token_ids.begin(), loaded.eos_token_ids.end());
-  if (auto eot = encoder->end_of_turn_id(); eot && std::find(stop_ids.begin(), stop_ids.end(), *eot) == stop_ids.end()) {
-    stop_ids.push_back(*eot);
-  }
+  const std::vector<int32_t> stop_ids = ChatStopIds(loaded, encoder->end_of_turn_id());
 
   // Tokenize every pending question first: a prompt that cannot fit fails before any work.
   std::vector<GenerationRequest> requests;

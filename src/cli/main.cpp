@@ -15,6 +15,7 @@ const CommandSpec kCommands[] = {
     {"template", "Render a chat with the tokenizer's chat_template", tenet::cli::AddTemplateCommand},
     {"score", "Sum the log-probabilities of completions given prompts", tenet::cli::AddScoreCommand},
     {"generate", "Generate N candidate answers per question (JSONL, resumable)", tenet::cli::AddGenerateCommand},
+    {"chat", "Chat with a model in the terminal, answers streamed token by token", tenet::cli::AddChatCommand},
 };
 }  // namespace
 

@@ -1,4 +1,5 @@
 // Shared model loading for CLI commands. See tenet/cli/command.h.
+#include <algorithm>
 #include <iostream>
 
 #include "tenet/cli/command.h"
@@ -29,6 +30,20 @@ Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::str
   }
   loaded.model->eval();
   return loaded;
+}
+
+Result<RuntimeOptions> PreferBf16ForGeneration(RuntimeOptions opts) {
+  if (!opts.dtype.empty()) return opts;
+  CpuFeatures cpu = DetectCpu();
+  TENET_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(opts.device));
+  if (device.is_cuda() || cpu.avx512_bf16 || cpu.amx_bf16) opts.dtype = "bfloat16";
+  return opts;
+}
+
+std::vector<int32_t> ChatStopIds(const LoadedModel& loaded, std::optional<int32_t> end_of_turn) {
+  std::vector<int32_t> ids(loaded.eos_token_ids.begin(), loaded.eos_token_ids.end());
+  if (end_of_turn && std::find(ids.begin(), ids.end(), *end_of_turn) == ids.end()) ids.push_back(*end_of_turn);
+  return ids;
 }
 
 }  // namespace tenet::cli

@@ -153,6 +153,20 @@ TEST_F(GenerateCli, StopStringsCutTheText) {
   EXPECT_EQ(line["details"][0]["finish_reason"], "stop");
 }
 
+TEST_F(GenerateCli, ChatStreamsTheSameAnswerAsGenerate) {
+  auto gen = RunCommand(Gen("--samples 1 --max-new-tokens 6 --temperature 0 --out " + dir_ + "/g.jsonl 2>&1"));
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  std::string want = LineFor(Lines(dir_ + "/g.jsonl"), "q2")["responses"][0];
+  // Same question twice around a /reset: both answers equal generate's (greedy, same prompt).
+  std::ofstream(dir_ + "/chat.txt") << "What's the APR on my card?\n/reset\nWhat's the APR on my card?\n/exit\nignored\n";
+  auto chat = RunCommand(Tenet("chat --model " + *model_ + " --dtype float32 --system " + dir_ +
+                               "/values.md --temperature 0 --max-new-tokens 6 < " + dir_ + "/chat.txt"));
+  ASSERT_EQ(chat.exit_code, 0) << chat.out;
+  EXPECT_EQ(chat.out, want + "\n" + want + "\n");
+  auto bad = RunCommand(Tenet("chat --model /nonexistent < /dev/null 2>&1"));
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+}
+
 TEST_F(GenerateCli, HostileQuestionFiles) {
   auto expect_error = [&](const std::string& questions, const std::string& needle, const std::string& extra = "") {
     std::ofstream(dir_ + "/bad.txt") << questions;

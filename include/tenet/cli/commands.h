@@ -11,4 +11,5 @@ RunFn AddDetokenizeCommand(CLI::App& sub);
 RunFn AddTemplateCommand(CLI::App& sub);
 RunFn AddScoreCommand(CLI::App& sub);
 RunFn AddGenerateCommand(CLI::App& sub);
+RunFn AddChatCommand(CLI::App& sub);
 }  // namespace tenet::cli
