@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -132,6 +133,37 @@ TEST_F(GenerateCli, ResumesAfterATornWrite) {
   for (const auto& l : full) want[l["id"]] = l["responses"];
   for (const auto& l : after) got[l["id"]] = l["responses"];
   EXPECT_EQ(got, want) << "resumed questions give the same answers (per-question seeds)";
+}
+
+TEST_F(GenerateCli, ResumesAfterKillDashNine) {
+  {
+    std::ofstream q(dir_ + "/many.txt");
+    for (int i = 0; i < 16; ++i) q << "Question number " << i << ": how do I open an account?\n";
+  }
+  const std::string args = "generate --model " + *model_ + " --dtype float32 --questions " + dir_ +
+                           "/many.txt --samples 2 --slots 2 --max-new-tokens 150 --temperature 0.8 --seed 11 --out ";
+  const std::string out = dir_ + "/killed.jsonl";
+  // Start a run, wait for its first finished question, then kill -9 it mid-file.
+  auto started = RunCommand(Tenet(args + out) + " >/dev/null 2>&1 & echo $!");
+  const std::string pid = started.out.substr(0, started.out.find('\n'));
+  for (int i = 0; i < 600 && (!FileExists(out) || ReadFile(out)->find('\n') == std::string::npos); ++i) {
+    RunCommand("sleep 0.05");
+  }
+  RunCommand("kill -9 " + pid + "; sleep 0.2");
+  const size_t before = Lines(out).size();
+  ASSERT_GE(before, 1u);
+  ASSERT_LT(before, 16u) << "the run finished before it could be killed; make it longer";
+  auto resumed = RunCommand(Tenet(args + out + " --resume 2>&1"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  auto full = RunCommand(Tenet(args + dir_ + "/full.jsonl 2>&1"));
+  ASSERT_EQ(full.exit_code, 0) << full.out;
+  std::map<std::string, json> got, want;
+  for (const auto& l : Lines(out)) {
+    EXPECT_TRUE(got.emplace(l["id"], l["responses"]).second) << "question " << l["id"] << " written twice";
+  }
+  for (const auto& l : Lines(dir_ + "/full.jsonl")) want[l["id"]] = l["responses"];
+  EXPECT_EQ(got.size(), 16u);
+  EXPECT_EQ(got, want) << "killed + resumed equals one uninterrupted run";
 }
 
 TEST_F(GenerateCli, StopStringsCutTheText) {
