@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "tenet/io/hf_folder.h"
 #include "tenet/model/loader.h"
 #include "tenet/model/presets.h"
@@ -139,13 +140,8 @@ int main(int argc, char** argv) {
       std::string cmd = std::string("/usr/bin/python3 ") + TENET_BENCH_SOURCE_DIR + "/bench/peers/forward_peer.py --model " +
                         a.model + " --dtype " + name + " --batch " + std::to_string(a.batch) + " --seq " +
                         std::to_string(a.seq) + " --reps " + std::to_string(a.reps) + " --threads " + std::to_string(a.threads);
-      FILE* p = ::popen(cmd.c_str(), "r");
-      std::string text;
-      char buf[4096];
-      size_t n;
-      while (p != nullptr && (n = std::fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
-      if (p != nullptr && ::pclose(p) == 0) {
-        r["peer"] = json::parse(text);
+      if (auto peer_json = tenet::bench::RunPeer(cmd)) {
+        r["peer"] = *peer_json;
         for (const char* k : {"hidden_tokens_per_s", "logits_tokens_per_s"}) {
           r["ratio_" + std::string(k).substr(0, std::string(k).find('_'))] =
               r["tenet"][k].get<double>() / r["peer"][k].get<double>();

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "tenet/generate/engine.h"
 #include "tenet/io/hf_folder.h"
 #include "tenet/model/loader.h"
@@ -177,13 +178,8 @@ int main(int argc, char** argv) {
     std::string cmd = std::string("/usr/bin/python3 ") + TENET_BENCH_SOURCE_DIR + "/bench/peers/generate_peer.py --model " +
                       model + " --prompts " + pfile + " --samples " + std::to_string(samples) + " --new " +
                       std::to_string(new_tokens) + " --threads " + std::to_string(threads) + " --dtype " + dtype_name;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string text;
-    char buf[4096];
-    size_t n;
-    while (p != nullptr && (n = std::fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
-    if (p != nullptr && ::pclose(p) == 0) {
-      report["peer"] = json::parse(text);
+    if (auto peer_json = tenet::bench::RunPeer(cmd)) {
+      report["peer"] = *peer_json;
       report["ratio_decode"] = decode_tps / report["peer"]["decode_tokens_per_s"].get<double>();
       report["ratio_prefill"] = report["tenet"]["prefill_tokens_per_s"].get<double>() /
                                 report["peer"]["prefill_tokens_per_s"].get<double>();

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 namespace tenet::testing {
 
@@ -52,6 +54,37 @@ std::string SharedFixtureDir(const std::string& name, const std::string& key,
   fs::rename(tmp, dir, ec);  // fails if another process got there first: use theirs
   if (ec) fs::remove_all(tmp);
   return fs::is_directory(dir) ? dir.string() : "";
+}
+
+std::string ReferenceScript() {
+  return "/usr/bin/python3 " + ShellQuote(SourceDir() + "/tests/reference/llama_reference.py");
+}
+
+std::string ReferenceFixtures(std::string* log) {
+  std::ifstream in(SourceDir() + "/tests/reference/llama_reference.py", std::ios::binary);
+  std::string script((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (script.empty()) {
+    *log = "cannot read tests/reference/llama_reference.py";
+    return "";
+  }
+  return SharedFixtureDir("reference", script, [&](const std::string& dir) {
+    auto r = RunCommand(ReferenceScript() + " make-fixtures --out " + ShellQuote(dir), true);
+    *log = r.out;
+    return r.exit_code == 0;
+  });
+}
+
+std::string CliTinyModel(std::string* log) {
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(TenetBin(), ec).time_since_epoch().count();
+  std::string key = std::to_string(std::filesystem::file_size(TenetBin(), ec)) + ":" + std::to_string(mtime);
+  return SharedFixtureDir("cli-tiny", key, [&](const std::string& dir) {
+    auto r = RunCommand(ShellQuote(TenetBin()) + " model init --out " + dir +
+                            " --force --preset tiny --seed 1 --dtype float32 --tokenizer " + ShellQuote(Llama3TokenizerDir()),
+                        true);
+    *log = r.out;
+    return r.exit_code == 0;
+  });
 }
 
 CommandResult RunCommand(const std::string& command, bool merge_stderr) {

@@ -26,6 +26,16 @@ std::string ScratchDir();
 std::string SharedFixtureDir(const std::string& name, const std::string& key,
                              const std::function<bool(const std::string& dir)>& make);
 
+// The fixtures several suites share (both built once per build tree via SharedFixtureDir):
+// the Python reference's random models and expected outputs (`llama_reference.py make-fixtures`,
+// keyed by the script's content), and a tiny fp32 model made by `tenet model init` with Meta's
+// Llama 3 tokenizer (keyed by the binary's size and mtime). Return "" on failure with the
+// command's output in *log.
+std::string ReferenceFixtures(std::string* log);
+std::string CliTinyModel(std::string* log);
+// "/usr/bin/python3 <source>/tests/reference/llama_reference.py" (Debian's python3 has torch).
+std::string ReferenceScript();
+
 // Runs a shell command; returns its exit code and captures stdout (and stderr if merge_stderr).
 struct CommandResult {
   int exit_code = -1;

@@ -39,18 +39,8 @@ std::vector<json> Lines(const std::string& path) {
 class GenerateCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::error_code ec;
-    auto t = std::filesystem::last_write_time(testing::TenetBin(), ec).time_since_epoch().count();
-    std::string key = std::to_string(std::filesystem::file_size(testing::TenetBin(), ec)) + ":" + std::to_string(t);
     std::string log;
-    // The same shared fixture as tests/cli/cli_test.cpp (same name and key).
-    model_ = new std::string(testing::SharedFixtureDir("cli-tiny", key, [&](const std::string& dir) {
-      auto r = RunCommand(Tenet("model init --out " + dir + " --force --preset tiny --seed 1 --dtype float32 --tokenizer " +
-                                ShellQuote(testing::Llama3TokenizerDir())),
-                          true);
-      log = r.out;
-      return r.exit_code == 0;
-    }));
+    model_ = new std::string(testing::CliTinyModel(&log));
     ASSERT_FALSE(model_->empty()) << log;
   }
   static void TearDownTestSuite() { delete model_; }

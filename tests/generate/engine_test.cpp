@@ -20,21 +20,13 @@ namespace {
 using json = nlohmann::json;
 using Ids = std::vector<int32_t>;
 
-std::string Reference() {
-  return "/usr/bin/python3 " + testing::ShellQuote(testing::SourceDir() + "/tests/reference/llama_reference.py");
-}
+std::string Reference() { return testing::ReferenceScript(); }
 
 class EngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto script = ReadFile(testing::SourceDir() + "/tests/reference/llama_reference.py");
-    ASSERT_TRUE(script.ok());
     std::string log;
-    std::string dir = testing::SharedFixtureDir("reference", *script, [&](const std::string& d) {
-      auto r = testing::RunCommand(Reference() + " make-fixtures --out " + testing::ShellQuote(d), true);
-      log = r.out;
-      return r.exit_code == 0;
-    });
+    std::string dir = testing::ReferenceFixtures(&log);
     ASSERT_FALSE(dir.empty()) << log;
     model_dir_ = new std::string(dir + "/untied_llama3_f32");
     auto m = LoadModel(*model_dir_);

@@ -22,7 +22,7 @@ using json = nlohmann::json;
 constexpr double kF32Tolerance = 1e-4;   // relative, the bar at fp32
 constexpr double kBf16Tolerance = 3e-2;  // bf16 has 8 mantissa bits; kernels round differently
 
-std::string Reference() { return "/usr/bin/python3 " + testing::ShellQuote(testing::SourceDir() + "/tests/reference/llama_reference.py"); }
+std::string Reference() { return testing::ReferenceScript(); }
 
 // max |a - b| / max |b|
 double RelDiff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -32,15 +32,8 @@ double RelDiff(const torch::Tensor& a, const torch::Tensor& b) {
 class LlamaParity : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // Keyed by the reference script: editing it regenerates the fixtures.
-    auto script = ReadFile(testing::SourceDir() + "/tests/reference/llama_reference.py");
-    ASSERT_TRUE(script.ok()) << script.status().ToString();
     std::string log;
-    dir_ = new std::string(testing::SharedFixtureDir("reference", *script, [&](const std::string& dir) {
-      auto r = testing::RunCommand(Reference() + " make-fixtures --out " + testing::ShellQuote(dir), true);
-      log = r.out;
-      return r.exit_code == 0;
-    }));
+    dir_ = new std::string(testing::ReferenceFixtures(&log));
     ASSERT_FALSE(dir_->empty()) << "reference fixtures failed:\n" << log;
     auto manifest = json::parse(*ReadFile(*dir_ + "/manifest.json"));
     std::vector<torch::Tensor> rows;
