@@ -81,8 +81,9 @@ void Sampler::AcceptPrompt(const std::vector<int32_t>& prompt_ids) {
 }
 
 int32_t Sampler::Sample(const float* logits) {
-  // logits (V) -> one token id. The scratch row keeps its capacity between calls.
-  Candidates& c = scratch_;
+  // logits (V) -> one token id. The scratch row is per thread, not per sampler: a batch of samplers
+  // on one thread then reuses one cache-resident buffer instead of streaming through one each.
+  thread_local Candidates c;
   const size_t vocab = static_cast<size_t>(vocab_size_);
   c.ids.resize(vocab);
   c.logits.resize(vocab);

@@ -83,7 +83,6 @@ class Sampler {
   int32_t vocab_size_ = 0;
   std::vector<std::unique_ptr<SamplerUnit>> units_;
   std::mt19937_64 rng_;
-  Candidates scratch_;
 };
 
 }  // namespace tenet
