@@ -240,19 +240,22 @@ Result<bool> Engine::Step(const Sink& sink) {
   torch::Tensor ids = torch::tensor(step_ids, torch::kInt64).unsqueeze(1);  // (B, 1)
   TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &cache));  // (B, 1, C)
   torch::Tensor rows = torch::tensor(active, torch::kInt64).to(model_.device());
-  torch::Tensor logits = model_.Logits(hidden.squeeze(1).index_select(0, rows))  // (A, V)
-                             .to(torch::kFloat32)
-                             .to(torch::kCPU)
-                             .contiguous();
-  const float* base = logits.data_ptr<float>();
+  // (A, V) logits on the CPU. bf16 rows go to the samplers as they are (they widen each row while
+  // copying it anyway): a (32, 128k) fp32 copy per step cost more than the samplers themselves.
+  torch::Tensor logits = model_.Logits(hidden.squeeze(1).index_select(0, rows)).to(torch::kCPU);
+  if (logits.scalar_type() != torch::kBFloat16) logits = logits.to(torch::kFloat32);
+  logits = logits.contiguous();
+  const bool bf16 = logits.scalar_type() == torch::kBFloat16;
+  const float* base = bf16 ? nullptr : logits.data_ptr<float>();
+  const uint16_t* base16 = bf16 ? reinterpret_cast<const uint16_t*>(logits.data_ptr<at::BFloat16>()) : nullptr;
   auto sample_start = Clock::now();
   // Rows sample in parallel (each slot owns its sampler and RNG, so the result does not depend on
   // the thread count); tokens are then recorded in slot order, since the sink is serial.
   std::vector<int32_t> picked(active.size());
   at::parallel_for(0, static_cast<int64_t>(active.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
-      picked[static_cast<size_t>(k)] =
-          st.slots[static_cast<size_t>(active[static_cast<size_t>(k)])].sampler->Sample(base + k * vocab);
+      Sampler& sampler = *st.slots[static_cast<size_t>(active[static_cast<size_t>(k)])].sampler;
+      picked[static_cast<size_t>(k)] = bf16 ? sampler.SampleBf16(base16 + k * vocab) : sampler.Sample(base + k * vocab);
     }
   });
   for (size_t k = 0; k < active.size(); ++k) push(active[k], picked[k]);

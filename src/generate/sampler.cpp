@@ -80,7 +80,14 @@ void Sampler::AcceptPrompt(const std::vector<int32_t>& prompt_ids) {
   }
 }
 
-int32_t Sampler::Sample(const float* logits) {
+namespace {
+// The row as fp32 bits: float input as is, bf16 widened (the 16 bits are a float's upper half).
+inline uint32_t RowBits(const float* x, size_t i) { return std::bit_cast<uint32_t>(x[i]); }
+inline uint32_t RowBits(const uint16_t* x, size_t i) { return static_cast<uint32_t>(x[i]) << 16; }
+}  // namespace
+
+template <typename T>
+int32_t Sampler::SampleRow(const T* logits) {
   // logits (V) -> one token id. The scratch row is per thread, not per sampler: a batch of samplers
   // on one thread then reuses one cache-resident buffer instead of streaming through one each.
   thread_local Candidates c;
@@ -93,7 +100,7 @@ int32_t Sampler::Sample(const float* logits) {
   // (An integer test on the bits, not std::isnan, so that GCC vectorizes the copy.)
   constexpr uint32_t kMinusInfBits = 0xff800000u;
   for (size_t i = 0; i < vocab; ++i) {
-    const uint32_t bits = std::bit_cast<uint32_t>(logits[i]);
+    const uint32_t bits = RowBits(logits, i);
     const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
     c.logits[i] = std::bit_cast<float>(nan ? kMinusInfBits : bits);
   }
@@ -104,6 +111,9 @@ int32_t Sampler::Sample(const float* logits) {
   for (auto& unit : units_) unit->Accept(token, /*generated=*/true);
   return token;
 }
+
+int32_t Sampler::Sample(const float* logits) { return SampleRow(logits); }
+int32_t Sampler::SampleBf16(const uint16_t* logits) { return SampleRow(logits); }
 
 void Sampler::Reset() {
   for (auto& unit : units_) unit->Reset();

@@ -72,6 +72,9 @@ class Sampler {
   void AcceptPrompt(const std::vector<int32_t>& prompt_ids);
   // Picks the next token from `logits` (vocab_size floats) and accepts it.
   int32_t Sample(const float* logits);
+  // The same from bf16 logits (raw bits, vocab_size of them): widened to fp32 (exact) while the row
+  // is copied into the scratch buffer, so a bf16 model never materializes a (B, V) fp32 copy.
+  int32_t SampleBf16(const uint16_t* logits);
   // Forgets accepted tokens and re-seeds the RNG.
   void Reset();
   // Names of the active units in order, e.g. {"penalties", "temperature", "top-p", "dist"}.
@@ -79,6 +82,8 @@ class Sampler {
 
  private:
   Sampler() = default;
+  template <typename T>
+  int32_t SampleRow(const T* logits);
   SamplingParams params_;
   int32_t vocab_size_ = 0;
   std::vector<std::unique_ptr<SamplerUnit>> units_;
