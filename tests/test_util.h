@@ -3,7 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace tenet::testing {
 
@@ -42,6 +44,12 @@ struct CommandResult {
   std::string out;
 };
 CommandResult RunCommand(const std::string& command, bool merge_stderr = false);
+
+// "<quoted tenet binary> <args>", for RunCommand.
+std::string TenetCommand(const std::string& args);
+
+// One JSON value per non-empty line of `text` (JSONL output of the CLI).
+std::vector<nlohmann::json> ParseJsonLines(const std::string& text);
 
 // Single-quotes `s` for /bin/sh.
 std::string ShellQuote(const std::string& s);

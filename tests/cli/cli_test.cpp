@@ -17,15 +17,8 @@ using json = nlohmann::json;
 using testing::RunCommand;
 using testing::ShellQuote;
 
-std::string Tenet(const std::string& args) { return ShellQuote(testing::TenetBin()) + " " + args; }
-
-std::vector<json> JsonLines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
+std::string Tenet(const std::string& args) { return testing::TenetCommand(args); }
+std::vector<json> JsonLines(const std::string& text) { return testing::ParseJsonLines(text); }
 
 // Runs a command expected to fail at run time: exit 1, stderr one line naming `needle`.
 void ExpectRuntimeError(const std::string& args, const std::string& needle) {

@@ -19,7 +19,7 @@ using json = nlohmann::json;
 using testing::RunCommand;
 using testing::ShellQuote;
 
-std::string Tenet(const std::string& args) { return ShellQuote(testing::TenetBin()) + " " + args; }
+std::string Tenet(const std::string& args) { return testing::TenetCommand(args); }
 
 // The line for question `id` (lines come in completion order, not input order).
 json LineFor(const std::vector<json>& lines, const std::string& id) {
@@ -28,13 +28,7 @@ json LineFor(const std::vector<json>& lines, const std::string& id) {
   return nullptr;
 }
 
-std::vector<json> Lines(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(*ReadFile(path));
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(json::parse(l));
-  return out;
-}
+std::vector<json> Lines(const std::string& path) { return testing::ParseJsonLines(*ReadFile(path)); }
 
 class GenerateCli : public ::testing::Test {
  protected:
