@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "sampler_rows.h"
 #include "sampler_units.h"
 
 namespace tenet {
@@ -56,6 +57,11 @@ Result<std::unique_ptr<Sampler>> Sampler::Create(const SamplingParams& params, i
   s->rng_.seed(params.seed);
 
   namespace u = sampler_units;
+  // Greedy or a plain draw (temperature only) needs no candidate list: SampleRow runs a whole-row
+  // kernel on the logits instead of the chain (same result; the units stay for unit_names()).
+  s->whole_row_ = params.repetition_penalty == 1.0f && params.presence_penalty == 0.0f &&
+                  params.frequency_penalty == 0.0f && params.top_k == 0 && params.top_p == 1.0f &&
+                  params.min_p == 0.0f;
   if (params.repetition_penalty != 1.0f || params.presence_penalty != 0.0f || params.frequency_penalty != 0.0f) {
     s->units_.push_back(u::MakePenalties(params.repetition_penalty, params.presence_penalty,
                                          params.frequency_penalty, vocab_size));
@@ -90,8 +96,13 @@ template <typename T>
 int32_t Sampler::SampleRow(const T* logits) {
   // logits (V) -> one token id. The scratch row is per thread, not per sampler: a batch of samplers
   // on one thread then reuses one cache-resident buffer instead of streaming through one each.
-  thread_local Candidates c;
+  namespace u = sampler_units;
   const size_t vocab = static_cast<size_t>(vocab_size_);
+  if (whole_row_) {
+    const float t = params_.temperature;
+    return static_cast<int32_t>(t == 0.0f ? u::RowArgMax(logits, vocab) : u::RowDraw(logits, vocab, t, u::Uniform53(rng_)));
+  }
+  thread_local Candidates c;
   c.ids.resize(vocab);
   c.logits.resize(vocab);
   std::iota(c.ids.begin(), c.ids.end(), 0);

@@ -12,6 +12,8 @@
 #include <limits>
 #include <vector>
 
+#include "sampler_rows.h"
+
 namespace tenet::sampler_units {
 namespace {
 
@@ -297,12 +299,9 @@ class GreedyUnit : public SamplerUnit {
   }
 };
 
-// The draw: one 53-bit uniform u in [0, 1) from the sequence's mt19937_64 per token (the
-// generator's output is fixed by the C++ standard, and the conversion is ours rather than
-// std::uniform_real_distribution's, whose algorithm is implementation-defined), then the inverse
-// CDF of softmax(logits) walked in the candidates' canonical order: the first candidate whose
-// cumulative weight exceeds u * total. Exactly one RNG call per token, whatever the logits, so the
-// k-th draw depends only on the seed and k.
+// The draw: one uniform per token (Uniform53), then the inverse CDF of softmax(logits) walked in
+// the candidates' canonical order (RowDraw, shared with the sampler's whole-row path). Exactly one
+// RNG call per token, whatever the logits, so the k-th draw depends only on the seed and k.
 class DistUnit : public SamplerUnit {
  public:
   explicit DistUnit(std::mt19937_64* rng) : rng_(rng) {}
@@ -310,51 +309,7 @@ class DistUnit : public SamplerUnit {
 
   void Apply(Candidates& c) override {
     assert(!c.ids.empty());
-    const double u = static_cast<double>((*rng_)() >> 11) * 0x1.0p-53;
-    const size_t n = c.ids.size();
-    const float max = c.sorted ? c.logits[0] : MaxOf(c.logits.data(), n);
-    size_t pick = 0;  // an all -inf row: the first candidate (the lowest id)
-    if (max != -kInf) {
-      thread_local std::vector<float> w;  // per thread, like the scratch row: stays in cache
-      w.resize(n);
-      const double total = Weights(c.logits.data(), n, max, w.data());
-      const double target = u * total;
-      // Two-level walk: block sums first (independent chains the CPU overlaps), then the serial
-      // walk inside the block where the cumulative weight crosses the target. A single serial
-      // chain of n double additions costs ~0.2 ms on a 128k row; this is the same inverse CDF up
-      // to rounding at a block boundary.
-      constexpr size_t kBlock = 256;
-      double cum = 0.0;
-      size_t last_positive = n;
-      size_t begin = 0;
-      for (; begin < n; begin += kBlock) {
-        const size_t end = std::min(n, begin + kBlock);
-        double block = 0.0;
-        for (size_t i = begin; i < end; ++i) block += w[i];
-        if (block > 0.0) last_positive = begin;
-        if (cum + block > target) break;
-        cum += block;
-      }
-      pick = n;
-      if (begin < n) {
-        for (size_t i = begin; i < std::min(n, begin + kBlock); ++i) {
-          if (w[i] <= 0.0f) continue;
-          cum += w[i];
-          if (cum > target) {
-            pick = i;
-            break;
-          }
-        }
-      }
-      // u * total can round up to the last partial sum: the draw then belongs to the last token
-      // with any mass.
-      if (pick == n) {
-        pick = 0;
-        const size_t from = last_positive == n ? 0 : last_positive;
-        for (size_t i = from; i < n; ++i)
-          if (w[i] > 0.0f) pick = i;
-      }
-    }
+    const size_t pick = RowDraw(c.logits.data(), c.ids.size(), 1.0f, Uniform53(*rng_));
     c.ids[0] = c.ids[pick];
     c.logits[0] = c.logits[pick];
     c.ids.resize(1);

@@ -59,7 +59,13 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     torch::Tensor v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);  // (B, K, T, D)
     q = ApplyRope(q, cos, sin);
     k = ApplyRope(k, cos, sin);
-    if (cache != nullptr) std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D)
+    if (cache != nullptr) {
+      std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D) views into the (B, K, capacity, D) cache
+      // LibTorch 1.13's CPU bmm handles these strided views ~1.5x slower than one explicit copy
+      // followed by the contiguous kernel (bench preset decode: 0.35 vs 0.23 ms per layer).
+      k = k.contiguous();
+      v = v.contiguous();
+    }
     const int64_t S = k.size(2);
     // GQA without copying K/V: query head h uses kv head h / G, so fold G into the row dim.
     torch::Tensor qg = q.reshape({B, K, G * T, D});

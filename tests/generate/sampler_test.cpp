@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -561,6 +562,76 @@ TEST(SamplerTest, NaNAndInfinitiesHaveDefinedResults) {
   auto r = Make(rep, 4);
   r->AcceptPrompt({-3, 4, 1000});
   EXPECT_EQ(r->Sample(with_nan.data()), 1);
+}
+
+// Greedy and temperature-only sampling skip the candidate list (sampler_rows.h). They must pick
+// exactly what the unit chain picks: the temperature unit then the dist unit on the full row, or
+// the greedy unit, with the same RNG, including NaN, +-inf and block-boundary rows.
+TEST(SamplerTest, WholeRowPathPicksWhatTheUnitChainPicks) {
+  std::mt19937_64 g(5);
+  std::normal_distribution<float> n(0.0f, 3.0f);
+  std::vector<std::vector<float>> rows;
+  for (size_t size : {1u, 7u, 255u, 256u, 257u, 1000u, 128256u}) {
+    std::vector<float> row(size);
+    for (float& l : row) l = n(g);
+    rows.push_back(row);
+  }
+  std::vector<float> special = rows[5];
+  special[3] = kNaN;
+  special[400] = -kInf;
+  special[999] = 40.0f;  // one dominant token in the last block
+  rows.push_back(special);
+  std::vector<float> infs = rows[5];
+  infs[10] = kInf;
+  infs[700] = kInf;
+  rows.push_back(infs);
+  rows.push_back(std::vector<float>(300, -kInf));
+
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    const auto vocab = static_cast<int32_t>(row.size());
+    for (float t : {0.0f, 0.6f, 1.0f, 1.7f}) {
+      SamplingParams p;
+      p.temperature = t;
+      p.seed = 100 + r;
+      auto s = Make(p, vocab);
+      std::mt19937_64 rng(p.seed);
+      for (int i = 0; i < 30; ++i) {
+        Candidates c = Row(row);
+        for (float& l : c.logits) l = std::isnan(l) ? -kInf : l;
+        if (t == 0.0f) {
+          su::MakeGreedy()->Apply(c);
+        } else {
+          if (t != 1.0f) su::MakeTemperature(t)->Apply(c);
+          su::MakeDist(&rng)->Apply(c);
+        }
+        ASSERT_EQ(s->Sample(row.data()), c.ids[0]) << "row " << r << " T " << t << " draw " << i;
+      }
+    }
+  }
+}
+
+// bf16 logits (raw bits) sample exactly like their fp32 widening, on both paths.
+TEST(SamplerTest, Bf16RowsSampleLikeTheirFp32Widening) {
+  std::mt19937_64 g(9);
+  std::normal_distribution<float> n(0.0f, 3.0f);
+  const int32_t kV = 5000;
+  std::vector<uint16_t> bits(kV);
+  std::vector<float> wide(kV);
+  for (int32_t i = 0; i < kV; ++i) {
+    bits[i] = static_cast<uint16_t>(std::bit_cast<uint32_t>(n(g)) >> 16);
+    wide[i] = std::bit_cast<float>(static_cast<uint32_t>(bits[i]) << 16);
+  }
+  bits[17] = 0x7fc0;  // NaN
+  wide[17] = kNaN;
+  SamplingParams filtered;
+  filtered.temperature = 0.8f;
+  filtered.top_p = 0.9f;
+  for (const SamplingParams& p : {Greedy(), SamplingParams{}, filtered}) {
+    auto a = Make(p, kV);
+    auto b = Make(p, kV);
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(a->SampleBf16(bits.data()), b->Sample(wide.data())) << "draw " << i;
+  }
 }
 
 // ---------------------------------------------------------------- reference and timing

@@ -88,6 +88,7 @@ class Sampler {
   int32_t vocab_size_ = 0;
   std::vector<std::unique_ptr<SamplerUnit>> units_;
   std::mt19937_64 rng_;
+  bool whole_row_ = false;  // greedy or temperature only: a whole-row kernel instead of the chain
 };
 
 }  // namespace tenet
