@@ -113,7 +113,7 @@ bool Engine::idle() const { return state_->waiting.empty() && state_->running.em
 Result<bool> Engine::Step(const Sink& sink) {
   State& st = *state_;
   if (idle()) return false;
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // no autograd bookkeeping per op (cheaper than NoGradGuard); the cache is made here too
   const ModelConfig& config = model_.config();
   const int64_t vocab = config.vocab_size;
   const int64_t B = options_.slots;
