@@ -13,7 +13,8 @@ target_modules="all-linear"), loss_type="sigmoid", beta=0.1), no gradient checkp
   * concatenated_forward: chosen and rejected prompt+completion sequences stacked into one (2P, T)
     batch with an attention mask and a loss mask over the completion, one policy forward giving the
     full (2P, T, V) logits (upcast to fp32 like LlamaForCausalLM did), log_softmax + gather of the
-    completion labels, summed per sequence;
+    completion labels, summed per sequence (--logps selective: TRL >= 0.14's variant instead, logits
+    in the model dtype and selective_log_softmax);
   * the reference log-probs: the same concatenated batch with the adapters disabled, under no_grad;
   * the sigmoid DPO loss, backward, clip_grad_norm_ (HF Trainer's max_grad_norm=1.0 default),
     AdamW(lr=5e-6, weight_decay=0 as HF Trainer) over the LoRA parameters, zero_grad.
@@ -104,8 +105,7 @@ class LoraLlama:
                 torch.nn.init.kaiming_uniform_(a, a=math.sqrt(5))  # PEFT reset_lora_parameters
                 b = torch.zeros(out_f, r, dtype=torch.float32)
                 self.lora[name] = (a.requires_grad_(), b.requires_grad_())
-        C, H, K, D, _, _, _ = dims(cfg)
-        self.inv = ref.inv_freqs(cfg, D)
+        self.inv = ref.inv_freqs(cfg, dims(cfg)[3])
 
     def parameters(self):
         return [p for ab in self.lora.values() for p in ab]
@@ -118,8 +118,8 @@ class LoraLlama:
         # peft.tuners.lora.Linear: result + lora_B(lora_A(x.to(fp32))) * scaling, cast to result dtype
         return (y + (x.float() @ a.t() @ b.t()) * self.scale).to(y.dtype)
 
-    def __call__(self, ids, attention_mask):
-        """ids (B, T), attention_mask (B, T) of 0/1 -> logits (B, T, V) float32."""
+    def __call__(self, ids, attention_mask, upcast=True):
+        """ids (B, T), attention_mask (B, T) of 0/1 -> logits (B, T, V), float32 when upcast."""
         cfg, w, dtype = self.cfg, self.w, self.dtype
         C, H, K, D, _, _, L = dims(cfg)
         eps = cfg.get("rms_norm_eps", 1e-6)
@@ -150,7 +150,8 @@ class LoraLlama:
             x = x + self.linear(p + "mlp.down_proj", F.silu(g) * u)
         x = ref.rms(x, w["model.norm.weight"], eps)
         head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else w["lm_head.weight"]
-        return (x @ head.t()).float()
+        logits = x @ head.t()
+        return logits.float() if upcast else logits
 
 
 def concatenated_inputs(batch):
@@ -165,25 +166,48 @@ def concatenated_inputs(batch):
     return input_ids, attention_mask, loss_mask
 
 
-def concatenated_logps(model, batch):
-    """(chosen_logps, rejected_logps): summed completion log-probs from one forward of the (2P, T) batch."""
+def selective_log_softmax(logits, index):
+    """TRL's selective_log_softmax (trl/trainer/utils.py, TRL >= 0.14): log_softmax + gather without
+    the full fp32 log-prob tensor: fp32 logits by gather - per-row logsumexp, others by per-row
+    log_softmax."""
+    if logits.dtype in (torch.float32, torch.float64):
+        selected = torch.gather(logits, -1, index.unsqueeze(-1)).squeeze(-1)
+        return selected - torch.stack([torch.logsumexp(row, -1) for row in logits])
+    rows = [F.log_softmax(lg, -1).gather(-1, ix.unsqueeze(-1)).squeeze(-1) for lg, ix in zip(logits, index)]
+    return torch.stack(rows)
+
+
+def concatenated_logps(model, batch, logps="classic"):
+    """(chosen_logps, rejected_logps): summed completion log-probs from one forward of the (2P, T) batch.
+
+    classic: logits upcast to fp32 (LlamaForCausalLM before transformers 4.45), shifted by slicing,
+    full log_softmax + gather (TRL's get_batch_logps). selective: logits in the model dtype, labels and
+    loss mask rolled by one, selective_log_softmax (TRL >= 0.14 concatenated_forward)."""
     input_ids, attention_mask, loss_mask = concatenated_inputs(batch)
-    logits = model(input_ids, attention_mask)  # (2P, T, V) float32
-    labels = input_ids[:, 1:].clone()
-    mask = loss_mask[:, 1:].bool()
-    labels[~mask] = 0
-    per_token = torch.gather(logits[:, :-1].log_softmax(-1), 2, labels.unsqueeze(2)).squeeze(2)
-    logps = (per_token * mask).sum(-1)
+    logits = model(input_ids, attention_mask, upcast=(logps == "classic"))  # (2P, T, V)
+    if logps == "classic":
+        labels = input_ids[:, 1:].clone()
+        mask = loss_mask[:, 1:].bool()
+        labels[~mask] = 0
+        per_token = torch.gather(logits[:, :-1].log_softmax(-1), 2, labels.unsqueeze(2)).squeeze(2)
+        out = (per_token * mask).sum(-1)
+    else:
+        labels = torch.roll(input_ids, shifts=-1, dims=1)
+        mask = torch.roll(loss_mask, shifts=-1, dims=1).bool()
+        labels[~mask] = 0
+        per_token = selective_log_softmax(logits, labels)
+        per_token[~mask] = 0
+        out = per_token.sum(-1)
     n = batch["prompt_input_ids"].shape[0]
-    return logps[:n], logps[n:]
+    return out[:n], out[n:]
 
 
-def dpo_step(model, opt, batch, beta, max_grad_norm):
+def dpo_step(model, opt, batch, beta, max_grad_norm, logps="classic"):
     model.adapters_enabled = True
-    chosen, rejected = concatenated_logps(model, batch)
+    chosen, rejected = concatenated_logps(model, batch, logps)
     with torch.no_grad():  # TRL compute_ref_log_probs with PEFT: model.disable_adapter()
         model.adapters_enabled = False
-        ref_chosen, ref_rejected = concatenated_logps(model, batch)
+        ref_chosen, ref_rejected = concatenated_logps(model, batch, logps)
         model.adapters_enabled = True
     logits = (chosen - rejected) - (ref_chosen - ref_rejected)
     loss = -F.logsigmoid(beta * logits).mean()
@@ -236,6 +260,8 @@ def main():
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--lr", type=float, default=5e-6)
     ap.add_argument("--max-grad-norm", type=float, default=1.0, help="HF Trainer default; 0 disables")
+    ap.add_argument("--logps", default="classic", choices=["classic", "selective"],
+                    help="classic: fp32 logits, log_softmax + gather (the default); selective: TRL >= 0.14")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)  # LoRA A init
@@ -251,15 +277,16 @@ def main():
     can_reset = reset_peak_rss()
     losses = []
     for b in batches[:a.warmup]:
-        losses.append(dpo_step(model, opt, b, a.beta, a.max_grad_norm))
+        losses.append(dpo_step(model, opt, b, a.beta, a.max_grad_norm, a.logps))
     t = time.perf_counter()
     for b in batches[a.warmup:]:
-        losses.append(dpo_step(model, opt, b, a.beta, a.max_grad_norm))
+        losses.append(dpo_step(model, opt, b, a.beta, a.max_grad_norm, a.logps))
     secs = time.perf_counter() - t
     steps = max(a.steps, 1)
     print(json.dumps({
         "peer": "dpo_eager_pytorch", "dtype": a.dtype, "threads": a.threads, "pairs_per_step": P,
         "prompt_len": a.prompt_len, "completion_len": a.completion_len, "lora_r": a.lora_r, "steps": a.steps,
+        "logps": a.logps,
         "seconds_per_step": secs / steps, "pairs_per_s": P * a.steps / secs if secs > 0 else None,
         "peak_rss_mib": max(load_peak, maxrss_mib()),
         "steps_peak_rss_mib": maxrss_mib() if can_reset else None,

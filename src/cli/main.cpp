@@ -16,6 +16,9 @@ const CommandSpec kCommands[] = {
     {"score", "Sum the log-probabilities of completions given prompts", tenet::cli::AddScoreCommand},
     {"generate", "Generate N candidate answers per question (JSONL, resumable)", tenet::cli::AddGenerateCommand},
     {"chat", "Chat with a model in the terminal, answers streamed token by token", tenet::cli::AddChatCommand},
+    {"train dpo", "Train a LoRA adapter with DPO on preference pairs (resumable run folder)", tenet::cli::AddTrainDpoCommand},
+    {"eval dpo", "DPO metrics of an adapter on preference pairs (TRL names, JSON)", tenet::cli::AddEvalDpoCommand},
+    {"merge", "Merge a LoRA adapter into its base model as a plain HF folder", tenet::cli::AddMergeCommand},
 };
 }  // namespace
 

@@ -1,0 +1,186 @@
+// `tenet train dpo`: trains a LoRA adapter with DPO on TRL preference JSONL and writes a run folder
+// (tenet/train/dpo_trainer.h). `--resume DIR` continues a run from its latest checkpoint with the
+// options it was started with.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "tenet/cli/commands.h"
+#include "tenet/data/completion_encoder.h"
+#include "tenet/data/preferences.h"
+#include "tenet/model/adapter.h"
+#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/lora.h"
+#include "tenet/util/file.h"
+
+namespace tenet::cli {
+namespace {
+using json = nlohmann::json;
+
+struct TrainArgs {
+  std::string model, data, out, adapter, tokenizer, loss = "sigmoid", targets = "all-linear", truncation = "keep-end";
+  std::string schedule = "linear", resume;
+  int64_t lora_r = 16, epochs = 1, max_steps = 0, batch_pairs = 8, grad_accum = 1, max_length = 1024, max_prompt_length = 0;
+  int64_t warmup_steps = 0, save_every = 0, eval_every = 0;
+  double lora_alpha = 32, lora_dropout = 0.05, beta = 0.1, label_smoothing = 0, rpo_alpha = 0, lr = 5e-6;
+  double warmup_ratio = 0, max_grad_norm = 1.0, weight_decay = 0, test_fraction = 0;
+  uint64_t seed = 42, split_seed = 0;
+  bool rslora = false, reference_free = false, precompute_ref = false;
+  RuntimeOptions rt;
+  NLOHMANN_DEFINE_TYPE_INTRUSIVE(TrainArgs, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
+                                 lora_r, epochs, max_steps, batch_pairs, grad_accum, max_length, max_prompt_length,
+                                 warmup_steps, save_every, eval_every, lora_alpha, lora_dropout, beta, label_smoothing,
+                                 rpo_alpha, lr, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
+                                 rslora, reference_free, precompute_ref)
+};
+
+std::string Duration(double s) {
+  char buf[32];
+  const auto t = static_cast<long long>(s);
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm", t / 3600, t / 60 % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds", t / 60, t % 60);
+  }
+  return buf;
+}
+
+Status Run(TrainArgs a) {
+  const bool resume = !a.resume.empty();
+  if (resume) {
+    TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(a.resume + "/config.json"));
+    json config = json::parse(text, nullptr, false);
+    if (config.is_discarded() || !config.contains("given")) return Status::Corruption(a.resume + "/config.json", "not a run config");
+    const RuntimeOptions rt = a.rt;
+    const std::string dir = a.resume;
+    try {
+      a = config["given"].get<TrainArgs>();
+    } catch (const std::exception& e) {
+      return Status::Corruption(dir + "/config.json", e.what());
+    }
+    a.rt = rt;
+    a.out = dir;
+  } else if (a.model.empty() || a.data.empty() || a.out.empty()) {
+    return Status::InvalidArgument("usage", "--model, --data and --out are required (or --resume RUN_DIR)");
+  }
+  DpoTrainOptions o;
+  TENET_ASSIGN_OR_RETURN(o.loss.type, ParseDpoLossType(a.loss));
+  o.loss.beta = a.beta;
+  o.loss.label_smoothing = a.label_smoothing;
+  o.loss.rpo_alpha = a.rpo_alpha;
+  o.loss.reference_free = a.reference_free;
+  o.learning_rate = a.lr;
+  o.epochs = a.epochs;
+  o.max_steps = a.max_steps;
+  o.batch_pairs = a.batch_pairs;
+  o.grad_accum = a.grad_accum;
+  o.schedule = a.schedule;
+  o.warmup_ratio = a.warmup_ratio;
+  o.warmup_steps = a.warmup_steps;
+  o.max_grad_norm = a.max_grad_norm;
+  o.weight_decay = a.weight_decay;
+  o.seed = a.seed;
+  o.precompute_ref = a.precompute_ref;
+  o.save_every = a.save_every;
+  o.eval_every = a.eval_every;
+  TENET_RETURN_IF_ERROR(ValidateDpoTrainOptions(o));
+  TENET_ASSIGN_OR_RETURN(std::vector<std::string> targets, ParseLoraTargets(a.targets));
+
+  // Data first: a bad line fails before the model loads.
+  TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
+  TENET_ASSIGN_OR_RETURN(auto encoder, CompletionEncoder::Create(*tok));
+  PreferenceOptions po;
+  po.max_length = a.max_length;
+  po.max_prompt_length = a.max_prompt_length;
+  TENET_ASSIGN_OR_RETURN(po.truncation, ParseTruncation(a.truncation));
+  TENET_ASSIGN_OR_RETURN(PreferenceSplit split, LoadPreferences(a.data, *encoder, po, a.test_fraction, a.split_seed));
+  std::cerr << "tenet train dpo: " << split.report.Summary() << "; " << split.train.size() << " train / " << split.test.size()
+            << " test pairs\n";
+
+  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
+  LoraConfig lora;
+  if (!a.adapter.empty()) {
+    TENET_ASSIGN_OR_RETURN(LoraAdapter existing, LoadPeftAdapter(a.adapter));
+    lora = existing.config;  // continue training the given adapter as it is configured
+  } else {
+    lora.r = a.lora_r;
+    lora.lora_alpha = a.lora_alpha;
+    lora.lora_dropout = a.lora_dropout;
+    lora.use_rslora = a.rslora;
+    lora.target_modules = targets;
+    lora.base_model_name_or_path = a.model;
+    TENET_ASSIGN_OR_RETURN(LoraAdapter fresh, NewLoraAdapter(*loaded.model, lora, a.seed));
+    TENET_RETURN_IF_ERROR(AttachAdapter(*loaded.model, fresh));
+  }
+  TENET_ASSIGN_OR_RETURN(auto trainer, DpoTrainer::Create(*loaded.model, lora, ToTokenizedPairs(split.train),
+                                                          ToTokenizedPairs(split.test), o, a.out, json(a), resume));
+  if (!resume) TENET_RETURN_IF_ERROR(WriteFileAtomic(a.out + "/data_report.json", split.report.ToJson().dump(2) + "\n"));
+  if (resume) std::cerr << "tenet train dpo: resuming " << a.out << " at step " << trainer->steps_done() << "\n";
+  Status s = trainer->Train([](const DpoProgress& p) {
+    const json& m = p.metrics;
+    std::fprintf(stderr, "\rtenet train dpo: step %lld/%lld  epoch %.2f  loss %.4f  acc %.2f  margin %.4f  %.2f pairs/s  ETA %s   ",
+                 static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.epoch, m["loss"].get<double>(),
+                 m["rewards/accuracies"].get<double>(), m["rewards/margins"].get<double>(), p.pairs_per_second,
+                 Duration(p.eta_seconds).c_str());
+  });
+  std::cerr << "\n";
+  TENET_RETURN_IF_ERROR(s);
+  std::cout << json{{"run", a.out}, {"adapter", a.out + "/adapter"}, {"steps", trainer->steps_done()}}.dump() << "\n";
+  return Status::OK();
+}
+}  // namespace
+
+RunFn AddTrainDpoCommand(CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  sub.add_option("--model", a->model, "Base model folder (HF)");
+  sub.add_option("--data", a->data, "Preference JSONL file, or a folder with train.jsonl [+ test.jsonl]");
+  sub.add_option("--out", a->out, "Run folder to create");
+  sub.add_option("--resume", a->resume, "Continue the run in this folder from its latest checkpoint");
+  sub.add_option("--adapter", a->adapter, "Start from this PEFT adapter instead of a fresh one");
+  sub.add_option("--tokenizer", a->tokenizer, "Tokenizer folder (default: the model folder)");
+  sub.add_option("--lora-r", a->lora_r, "LoRA rank")->capture_default_str();
+  sub.add_option("--lora-alpha", a->lora_alpha, "LoRA alpha (scale alpha/r)")->capture_default_str();
+  sub.add_option("--lora-dropout", a->lora_dropout, "Dropout on the LoRA input")->capture_default_str();
+  sub.add_flag("--rslora", a->rslora, "Scale alpha/sqrt(r) (rsLoRA)");
+  sub.add_option("--lora-targets", a->targets, "Comma-separated modules, or all-linear")->capture_default_str();
+  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust")->capture_default_str();
+  sub.add_option("--beta", a->beta, "DPO beta")->capture_default_str();
+  sub.add_option("--label-smoothing", a->label_smoothing, "cDPO / robust label noise rate")->capture_default_str();
+  sub.add_option("--rpo-alpha", a->rpo_alpha, "Weight of the NLL on chosen completions (RPO); 0 = off")->capture_default_str();
+  sub.add_flag("--reference-free", a->reference_free, "Compare against a uniform reference (log-probs 0)");
+  sub.add_flag("--precompute-ref", a->precompute_ref, "Compute reference log-probs once, cache them in the run folder");
+  sub.add_option("--lr", a->lr, "Peak learning rate")->capture_default_str();
+  sub.add_option("--epochs", a->epochs, "Passes over the training pairs")->capture_default_str();
+  sub.add_option("--max-steps", a->max_steps, "Stop after this many optimizer steps (overrides --epochs)");
+  sub.add_option("--batch-pairs", a->batch_pairs, "Pairs per micro-batch")->capture_default_str();
+  sub.add_option("--grad-accum", a->grad_accum, "Micro-batches per optimizer step")->capture_default_str();
+  sub.add_option("--max-length", a->max_length, "Prompt + completion tokens per side")->capture_default_str();
+  sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt (default max-length/2)");
+  sub.add_option("--truncation", a->truncation, "keep-end | keep-start (which part of a long prompt stays)")->capture_default_str();
+  sub.add_option("--test-fraction", a->test_fraction, "Hold out this fraction of prompts (single-file data)")->capture_default_str();
+  sub.add_option("--split-seed", a->split_seed, "Seed of the train/test split")->capture_default_str();
+  sub.add_option("--schedule", a->schedule, "linear | cosine | constant")->capture_default_str();
+  sub.add_option("--warmup-ratio", a->warmup_ratio, "Warmup as a fraction of the steps")->capture_default_str();
+  sub.add_option("--warmup-steps", a->warmup_steps, "Warmup steps (overrides --warmup-ratio)");
+  sub.add_option("--max-grad-norm", a->max_grad_norm, "Clip the global gradient norm; 0 = off")->capture_default_str();
+  sub.add_option("--weight-decay", a->weight_decay, "AdamW weight decay")->capture_default_str();
+  sub.add_option("--seed", a->seed, "Seed for LoRA init, data order and dropout")->capture_default_str();
+  sub.add_option("--save-every", a->save_every, "Checkpoint every N steps (default: each epoch)");
+  sub.add_option("--eval-every", a->eval_every, "Evaluate on the test pairs every N steps (default: each epoch)");
+  AddRuntimeFlags(sub, &a->rt);
+  sub.footer(R"(Data: TRL preference JSONL, one record per line:
+  {"prompt": "...", "chosen": "...", "rejected": "..."}
+  {"prompt": [{"role": "user", "content": "..."}], "chosen": [{"role": "assistant", "content": "..."}], "rejected": [...]}
+Writes OUT/config.json, metrics.jsonl (TRL key names), checkpoints/, adapter/ (PEFT), summary.json.
+
+Examples:
+  tenet train dpo --model base/ --data prefs/ --out runs/dpo1 --lora-r 16 --lora-alpha 32 --beta 0.1 --lr 5e-6 --epochs 3
+  tenet train dpo --resume runs/dpo1)");
+  return [a]() {
+    Status s = Run(*a);
+    return s.ok() ? kExitOk : Fail(s, s.ToString().find("usage") != std::string::npos);
+  };
+}
+
+}  // namespace tenet::cli
