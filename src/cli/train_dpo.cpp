@@ -46,24 +46,8 @@ std::string Duration(double s) {
   return buf;
 }
 
-Status Run(TrainArgs a) {
-  const bool resume = !a.resume.empty();
-  if (resume) {
-    TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(a.resume + "/config.json"));
-    json config = json::parse(text, nullptr, false);
-    if (config.is_discarded() || !config.contains("given")) return Status::Corruption(a.resume + "/config.json", "not a run config");
-    const RuntimeOptions rt = a.rt;
-    const std::string dir = a.resume;
-    try {
-      a = config["given"].get<TrainArgs>();
-    } catch (const std::exception& e) {
-      return Status::Corruption(dir + "/config.json", e.what());
-    }
-    a.rt = rt;
-    a.out = dir;
-  } else if (a.model.empty() || a.data.empty() || a.out.empty()) {
-    return Status::InvalidArgument("usage", "--model, --data and --out are required (or --resume RUN_DIR)");
-  }
+// Flag-level validation; errors here are usage errors (exit 2).
+Result<DpoTrainOptions> ResolveOptions(const TrainArgs& a) {
   DpoTrainOptions o;
   TENET_ASSIGN_OR_RETURN(o.loss.type, ParseDpoLossType(a.loss));
   o.loss.beta = a.beta;
@@ -85,6 +69,46 @@ Status Run(TrainArgs a) {
   o.save_every = a.save_every;
   o.eval_every = a.eval_every;
   TENET_RETURN_IF_ERROR(ValidateDpoTrainOptions(o));
+  TENET_RETURN_IF_ERROR(ParseLoraTargets(a.targets).status());
+  TENET_RETURN_IF_ERROR(ParseTruncation(a.truncation).status());
+  if (!(a.test_fraction >= 0 && a.test_fraction < 1)) return Status::InvalidArgument("--test-fraction", "must be in [0, 1)");
+  if (a.max_length < 2) return Status::InvalidArgument("--max-length", "must be >= 2");
+  if (a.lora_r < 1) return Status::InvalidArgument("--lora-r", "must be >= 1");
+  return o;
+}
+
+json GivenJson(const TrainArgs& a) {
+  json j = a;
+  j["dtype"] = a.rt.dtype;
+  j["device"] = a.rt.device;
+  j["threads"] = a.rt.threads;
+  return j;
+}
+
+// Reads the options a run was started with (for --resume).
+Status LoadGivenArgs(TrainArgs* a) {
+  const std::string dir = a->resume;
+  TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/config.json"));
+  json config = json::parse(text, nullptr, false);
+  if (config.is_discarded() || !config.contains("given")) return Status::Corruption(dir + "/config.json", "not a run config");
+  const RuntimeOptions rt = a->rt;
+  try {
+    *a = config["given"].get<TrainArgs>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(dir + "/config.json", e.what());
+  }
+  // The run keeps its dtype and device unless this command line says otherwise (threads are
+  // this machine's business).
+  a->rt = rt;
+  if (a->rt.dtype.empty()) a->rt.dtype = config["given"].value("dtype", "");
+  if (a->rt.device == "auto") a->rt.device = config["given"].value("device", "auto");
+  a->out = dir;
+  a->resume = dir;
+  return Status::OK();
+}
+
+Status Run(TrainArgs a, const DpoTrainOptions& o) {
+  const bool resume = !a.resume.empty();
   TENET_ASSIGN_OR_RETURN(std::vector<std::string> targets, ParseLoraTargets(a.targets));
 
   // Data first: a bad line fails before the model loads.
@@ -114,7 +138,7 @@ Status Run(TrainArgs a) {
     TENET_RETURN_IF_ERROR(AttachAdapter(*loaded.model, fresh));
   }
   TENET_ASSIGN_OR_RETURN(auto trainer, DpoTrainer::Create(*loaded.model, lora, ToTokenizedPairs(split.train),
-                                                          ToTokenizedPairs(split.test), o, a.out, json(a), resume));
+                                                          ToTokenizedPairs(split.test), o, a.out, GivenJson(a), resume));
   if (!resume) TENET_RETURN_IF_ERROR(WriteFileAtomic(a.out + "/data_report.json", split.report.ToJson().dump(2) + "\n"));
   if (resume) std::cerr << "tenet train dpo: resuming " << a.out << " at step " << trainer->steps_done() << "\n";
   Status s = trainer->Train([](const DpoProgress& p) {
@@ -178,8 +202,17 @@ Examples:
   tenet train dpo --model base/ --data prefs/ --out runs/dpo1 --lora-r 16 --lora-alpha 32 --beta 0.1 --lr 5e-6 --epochs 3
   tenet train dpo --resume runs/dpo1)");
   return [a]() {
-    Status s = Run(*a);
-    return s.ok() ? kExitOk : Fail(s, s.ToString().find("usage") != std::string::npos);
+    TrainArgs args = *a;
+    if (!args.resume.empty()) {
+      Status s = LoadGivenArgs(&args);
+      if (!s.ok()) return Fail(s);
+    } else if (args.model.empty() || args.data.empty() || args.out.empty()) {
+      return Fail(Status::InvalidArgument("tenet train dpo", "needs --model, --data and --out (or --resume RUN_DIR)"), true);
+    }
+    auto o = ResolveOptions(args);
+    if (!o.ok()) return Fail(o.status(), /*usage=*/true);
+    Status s = Run(args, *o);
+    return s.ok() ? kExitOk : Fail(s);
   };
 }
 

@@ -37,14 +37,16 @@ double PeakRssMiB() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-// Metric sums over micro-batches (or eval batches), averaged per pair at the end.
+// Metric sums over micro-batches (or eval batches), averaged at the end as if all pairs had been
+// one batch: per pair, except the NLL (and so the RPO part of the loss), which is per chosen token.
 struct MetricSums {
-  double loss = 0, chosen = 0, rejected = 0, accuracy = 0, margin = 0, logps_c = 0, logps_r = 0, nll = 0;
+  double terms = 0, chosen = 0, rejected = 0, accuracy = 0, margin = 0, logps_c = 0, logps_r = 0, nll = 0;
   double logits_c = 0, logits_r = 0, tokens_c = 0, tokens_r = 0;
   int64_t pairs = 0;
-  void Add(const DpoLossTerms& t, const BatchLogps& policy, double nll_mean, double loss_mean) {
+  void Add(const DpoLossTerms& t, const BatchLogps& policy) {
     const auto p = t.losses.size(0);
-    loss += loss_mean * static_cast<double>(p);
+    terms += t.losses.detach().sum().item<double>();
+    nll -= policy.chosen_token_logps.detach().sum().item<double>();
     chosen += t.chosen_rewards.sum().item<double>();
     rejected += t.rejected_rewards.sum().item<double>();
     accuracy += (t.chosen_rewards > t.rejected_rewards).to(torch::kFloat64).sum().item<double>();
@@ -56,12 +58,12 @@ struct MetricSums {
     logits_r += policy.rejected_logit_mean * nr;
     tokens_c += nc;
     tokens_r += nr;
-    nll += nll_mean * static_cast<double>(p);
     pairs += p;
   }
-  json ToJson(const std::string& prefix, bool with_nll) const {
+  json ToJson(const std::string& prefix, double rpo_alpha) const {
     const double n = static_cast<double>(std::max<int64_t>(pairs, 1));
-    json j = {{prefix + "loss", loss / n},
+    const double nll_mean = nll / std::max(tokens_c, 1.0);
+    json j = {{prefix + "loss", terms / n + (rpo_alpha > 0 ? rpo_alpha * nll_mean : 0.0)},
               {prefix + "rewards/chosen", chosen / n},
               {prefix + "rewards/rejected", rejected / n},
               {prefix + "rewards/accuracies", accuracy / n},
@@ -70,7 +72,7 @@ struct MetricSums {
               {prefix + "logps/rejected", logps_r / n},
               {prefix + "logits/chosen", logits_c / std::max(tokens_c, 1.0)},
               {prefix + "logits/rejected", logits_r / std::max(tokens_r, 1.0)}};
-    if (with_nll) j[prefix + "nll_loss"] = nll / n;
+    if (rpo_alpha > 0) j[prefix + "nll_loss"] = nll_mean;
     return j;
   }
 };
@@ -89,16 +91,13 @@ Result<PairLogps> ReferenceLogps(LlamaForCausalLM& model, const PairBatch& batch
 struct BatchLoss {
   torch::Tensor loss;  // scalar, with gradients when the policy has them
   DpoLossTerms terms;
-  double nll = 0;
 };
 BatchLoss ComputeLoss(const BatchLogps& policy, const PairLogps& reference, const DpoLossOptions& o) {
   BatchLoss b;
   b.terms = DpoLoss(policy.logps, reference, o);
   b.loss = b.terms.losses.mean();
   if (o.rpo_alpha > 0) {
-    torch::Tensor nll = -policy.chosen_token_logps.mean();
-    b.nll = nll.item<double>();
-    b.loss = b.loss + o.rpo_alpha * nll;
+    b.loss = b.loss + o.rpo_alpha * -policy.chosen_token_logps.mean();
   }
   return b;
 }
@@ -161,10 +160,22 @@ Result<json> EvaluateDpo(LlamaForCausalLM& model, const std::vector<TokenizedPai
       TENET_ASSIGN_OR_RETURN(reference, ReferenceLogps(model, batch));
     }
     BatchLoss b = ComputeLoss(policy, reference, loss);
-    sums.Add(b.terms, policy, b.nll, b.loss.item<double>());
+    sums.Add(b.terms, policy);
   }
   model.train(was_training);
-  return sums.ToJson("", loss.rpo_alpha > 0);
+  return sums.ToJson("", loss.rpo_alpha);
+}
+
+Result<torch::Tensor> DpoBatchLoss(LlamaForCausalLM& model, const std::vector<TokenizedPair>& pairs,
+                                   const DpoLossOptions& loss) {
+  TENET_RETURN_IF_ERROR(ValidateDpoLossOptions(loss));
+  TENET_ASSIGN_OR_RETURN(PairBatch batch, BuildSharedPairBatch(pairs));
+  PairLogps reference;
+  if (!loss.reference_free) {
+    TENET_ASSIGN_OR_RETURN(reference, ReferenceLogps(model, batch));
+  }
+  TENET_ASSIGN_OR_RETURN(BatchLogps policy, ComputeBatchLogps(model, batch));
+  return ComputeLoss(policy, reference, loss).loss;
 }
 
 struct DpoTrainer::Impl {
@@ -411,12 +422,12 @@ Status DpoTrainer::Train(const std::function<void(const DpoProgress&)>& progress
       BatchLoss b = ComputeLoss(policy, reference, o.loss);
       const double value = b.loss.item<double>();
       if (!std::isfinite(value)) {
-        return Status::Internal("training", "the loss became " + std::to_string(value) + " at step " + std::to_string(s.step + 1) +
-                                                " (pairs from lines of the training data at epoch " + std::to_string(epoch + 1) +
-                                                "); the run stopped, and its checkpoints are intact: lower --lr or check the data, then --resume");
+        return Status::Internal("training", "the loss became " + std::to_string(value) + " at step " + std::to_string(s.step + 1) + " (epoch " +
+                                                std::to_string(epoch + 1) +
+                                                "); the run stopped and its checkpoints are intact: lower --lr or check the data, then --resume");
       }
       (b.loss / static_cast<double>(micro_batches)).backward();
-      sums.Add(b.terms, policy, b.nll, value);
+      sums.Add(b.terms, policy);
       pairs_seen += batch.pairs;
     }
     double grad_norm = 0;
@@ -435,7 +446,7 @@ Status DpoTrainer::Train(const std::function<void(const DpoProgress&)>& progress
     s.optimizer->step();
     ++s.step;
     const double epoch_f = static_cast<double>(s.step) / static_cast<double>(s.steps_per_epoch);
-    json line = sums.ToJson("", o.loss.rpo_alpha > 0);
+    json line = sums.ToJson("", o.loss.rpo_alpha);
     line["step"] = s.step;
     line["epoch"] = epoch_f;
     line["learning_rate"] = lr;

@@ -74,6 +74,12 @@ std::vector<TokenizedPair> ToTokenizedPairs(const std::vector<PreferencePair>& p
 Result<nlohmann::json> EvaluateDpo(LlamaForCausalLM& model, const std::vector<TokenizedPair>& pairs,
                                    const DpoLossOptions& loss, int64_t batch_pairs);
 
+// The training loss of one batch of pairs (prefix-shared layout, reference = adapters off under
+// no-grad unless reference_free), differentiable with respect to the LoRA weights: what one
+// micro-batch of the trainer back-propagates (before the division by grad_accum).
+Result<torch::Tensor> DpoBatchLoss(LlamaForCausalLM& model, const std::vector<TokenizedPair>& pairs,
+                                   const DpoLossOptions& loss);
+
 struct DpoProgress {
   int64_t step = 0, total_steps = 0;
   double epoch = 0;

@@ -1,0 +1,216 @@
+// `tenet train dpo`, `tenet eval dpo` and `tenet merge` end to end on the tiny CLI model (Meta's
+// Llama 3 tokenizer): learning on a held-out split, merge equivalence, bit-for-bit resume after
+// kill -9, a diverging run, and hostile data and flags.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tenet/util/file.h"
+#include "test_util.h"
+
+namespace tenet {
+namespace {
+
+using json = nlohmann::json;
+using testing::RunCommand;
+using testing::ShellQuote;
+
+std::string Tenet(const std::string& args) { return testing::TenetCommand(args); }
+std::vector<json> Lines(const std::string& path) { return testing::ParseJsonLines(*ReadFile(path)); }
+json ReadJson(const std::string& path) { return json::parse(*ReadFile(path)); }
+
+// A preference set where the chosen answers are consistently polite and the rejected ones rude,
+// with varied wording, so a held-out prompt can only be ranked right by learning the pattern.
+void WritePreferences(const std::string& path, int n) {
+  const char* topics[] = {"my card", "a loan", "the fees", "interest rates", "my PIN", "a transfer", "overdrafts", "savings"};
+  const char* polite[] = {"Certainly, I am glad to help you with", "Of course! Here is how we can sort out",
+                          "Thank you for asking. Let me explain", "Happy to help: this is what to know about"};
+  const char* rude[] = {"Not my problem, figure out", "Stop asking me about", "Whatever. Nobody cares about",
+                        "Go away, I will not discuss"};
+  std::ofstream f(path);
+  for (int i = 0; i < n; ++i) {
+    const std::string topic = topics[i % 8];
+    json r = {{"prompt", json::array({{{"role", "user"}, {"content", "Question " + std::to_string(i) + ": can you help with " + topic + "?"}}})},
+              {"chosen", json::array({{{"role", "assistant"}, {"content", std::string(polite[(i / 8) % 4]) + " " + topic + "."}}})},
+              {"rejected", json::array({{{"role", "assistant"}, {"content", std::string(rude[(i / 3) % 4]) + " " + topic + "."}}})}};
+    f << r.dump() << "\n";
+  }
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string log;
+    model_ = new std::string(testing::CliTinyModel(&log));
+    ASSERT_FALSE(model_->empty()) << log;
+  }
+  static void TearDownTestSuite() { delete model_; }
+  void SetUp() override {
+    dir_ = testing::ScratchDir();
+    WritePreferences(dir_ + "/prefs.jsonl", 80);
+  }
+  std::string Train(const std::string& out, const std::string& extra, const std::string& data = "") {
+    return Tenet("train dpo --model " + *model_ + " --data " + (data.empty() ? dir_ + "/prefs.jsonl" : data) + " --out " + out +
+                 " --dtype float32 --threads 2 " + extra);
+  }
+  static std::string* model_;
+  std::string dir_;
+};
+std::string* TrainCli::model_ = nullptr;
+
+TEST_F(TrainCli, DpoLearnsTheHeldOutPreferenceAndTheMergedModelScoresLikeTheAdapter) {
+  const std::string run = dir_ + "/run";
+  auto r = RunCommand(Train(run, "--test-fraction 0.2 --split-seed 1 --max-steps 200 --batch-pairs 2 --lr 2e-3 "
+                                 "--lora-r 8 --lora-alpha 16 --beta 0.1 --eval-every 50 --warmup-ratio 0.05"),
+                      true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const char* f : {"config.json", "metrics.jsonl", "summary.json", "data_report.json", "adapter/adapter_config.json",
+                        "adapter/adapter_model.safetensors"}) {
+    EXPECT_TRUE(FileExists(run + "/" + f)) << f;
+  }
+  std::vector<json> evals, steps;
+  for (const auto& l : Lines(run + "/metrics.jsonl")) (l.contains("eval_loss") ? evals : steps).push_back(l);
+  ASSERT_EQ(steps.size(), 200u);
+  ASSERT_EQ(evals.size(), 4u);
+  for (const char* k : {"loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen",
+                        "logps/rejected", "logits/chosen", "logits/rejected", "learning_rate", "grad_norm", "epoch"}) {
+    EXPECT_TRUE(steps.back().contains(k)) << k;
+  }
+  EXPECT_NEAR(steps.front()["loss"].get<double>(), std::log(2.0), 1e-4);  // B = 0: policy == reference
+  EXPECT_EQ(steps.front()["learning_rate"].get<double>(), 0.0);        // HF warmup starts at 0
+  // Held out: accuracy reaches 0.9 and the margin grows evaluation after evaluation.
+  EXPECT_GE(evals.back()["eval_rewards/accuracies"].get<double>(), 0.9);
+  for (size_t i = 1; i < evals.size(); ++i) {
+    EXPECT_GT(evals[i]["eval_rewards/margins"].get<double>(), evals[i - 1]["eval_rewards/margins"].get<double>()) << i;
+  }
+  json summary = ReadJson(run + "/summary.json");
+  EXPECT_EQ(summary["test_pairs"].get<int>(), 16);
+  EXPECT_EQ(summary["train_pairs"].get<int>(), 64);
+
+  // tenet eval dpo on the held-out records agrees with the run's last evaluation... (same adapter).
+  auto e = RunCommand(Tenet("eval dpo --model " + *model_ + " --adapter " + run + "/adapter --data " + dir_ +
+                            "/prefs.jsonl --dtype float32 --beta 0.1"));
+  ASSERT_EQ(e.exit_code, 0) << e.out;
+  json ev = json::parse(e.out);
+  EXPECT_GE(ev["eval_rewards/accuracies"].get<double>(), 0.9);
+  EXPECT_EQ(ev["pairs"].get<int>(), 80);
+
+  // Merge: a plain folder that scores exactly like base + adapter.
+  auto m = RunCommand(Tenet("merge --model " + *model_ + " --adapter " + run + "/adapter --out " + dir_ + "/merged"), true);
+  ASSERT_EQ(m.exit_code, 0) << m.out;
+  std::ofstream(dir_ + "/rec.jsonl") << R"({"messages": [{"role": "user", "content": "Question 3: can you help with my PIN?"}], "completion": "Certainly, I am glad to help you with my PIN."})"
+                                     << "\n";
+  auto a = RunCommand(Tenet("score --model " + *model_ + " --adapter " + run + "/adapter --dtype float32 --data " + dir_ + "/rec.jsonl"));
+  auto b = RunCommand(Tenet("score --model " + dir_ + "/merged --dtype float32 --data " + dir_ + "/rec.jsonl"));
+  ASSERT_EQ(a.exit_code, 0);
+  ASSERT_EQ(b.exit_code, 0);
+  const double la = json::parse(a.out)["logp"].get<double>(), lb = json::parse(b.out)["logp"].get<double>();
+  EXPECT_NEAR(la, lb, 1e-4 * std::abs(la));
+  auto base = RunCommand(Tenet("score --model " + *model_ + " --dtype float32 --data " + dir_ + "/rec.jsonl"));
+  EXPECT_GT(la, json::parse(base.out)["logp"].get<double>());  // training made the polite answer likelier
+}
+
+TEST_F(TrainCli, ResumeAfterKill9EndsWithTheSameAdapterAndMetrics) {
+  const std::string args = "--max-steps 24 --save-every 4 --batch-pairs 4 --lr 1e-3 --lora-dropout 0.1";
+  auto full = RunCommand(Train(dir_ + "/a", args), true);
+  ASSERT_EQ(full.exit_code, 0) << full.out;
+
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + Train(dir_ + "/b", args) + " 2>/dev/null >/dev/null").c_str(), nullptr);
+    _exit(127);
+  }
+  const std::string marker = dir_ + "/b/checkpoints/step-00000008";
+  for (int i = 0; i < 6000 && !IsDirectory(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(IsDirectory(marker)) << "the run never reached its second checkpoint";
+  ASSERT_FALSE(FileExists(dir_ + "/b/adapter/adapter_model.safetensors")) << "the run finished before the kill";
+
+  auto resumed = RunCommand(Tenet("train dpo --resume " + dir_ + "/b --threads 2"), true);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resuming"), std::string::npos);
+  EXPECT_EQ(*ReadFile(dir_ + "/a/adapter/adapter_model.safetensors"), *ReadFile(dir_ + "/b/adapter/adapter_model.safetensors"));
+  EXPECT_EQ(*ReadFile(dir_ + "/a/metrics.jsonl"), *ReadFile(dir_ + "/b/metrics.jsonl"));
+  // A finished run is not silently overwritten.
+  auto again = RunCommand(Train(dir_ + "/a", args), true);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.out.find("already holds a run"), std::string::npos) << again.out;
+}
+
+TEST_F(TrainCli, ADivergingRunStopsWithAClearErrorAndKeepsItsCheckpoints) {
+  auto r = RunCommand(Train(dir_ + "/run", "--max-steps 10 --save-every 1 --lr 1e30 --max-grad-norm 0"), true);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("the loss became"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("checkpoints are intact"), std::string::npos) << r.out;
+  EXPECT_TRUE(FileExists(dir_ + "/run/checkpoints/step-00000001/adapter/adapter_model.safetensors"));
+}
+
+TEST_F(TrainCli, HostileDataIsReportedOrRejectedWithTheLine) {
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+    return dir_ + "/" + name;
+  };
+  const std::string ok = R"({"prompt": "Hi", "chosen": "Hello, how can I help?", "rejected": "What."})";
+  // Structural problems: one error naming file:line, nothing trained.
+  struct Bad {
+    std::string text, expect;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {ok + "\n" + R"({"prompt": "Hi", "chosen": "Hello"})" + "\n", "bad.jsonl:2: missing \"rejected\""},
+           {ok + "\n{not json\n", "bad.jsonl:2: not valid JSON"},
+           {ok + "\n{\"prompt\": \"\xff\xfe\", \"chosen\": \"a\", \"rejected\": \"b\"}\n", "bad.jsonl:2: not valid JSON (or not valid UTF-8)"},
+           {ok + "\n" + R"({"prompt": 7, "chosen": "a", "rejected": "b"})" + "\n", "bad.jsonl:2"},
+           {"", "holds no usable training pairs"},
+           {R"({"prompt": "Hi", "chosen": "same", "rejected": "same"})" "\n", "holds no usable training pairs"},
+       }) {
+    auto r = RunCommand(Train(dir_ + "/run", "--max-steps 1", write("bad.jsonl", b.text)), true);
+    EXPECT_EQ(r.exit_code, 1) << b.expect << "\n" << r.out;
+    EXPECT_NE(r.out.find(b.expect), std::string::npos) << r.out;
+    EXPECT_FALSE(FileExists(dir_ + "/run/metrics.jsonl"));
+  }
+  // Records without signal are dropped and counted; an over-long prompt is truncated and counted.
+  std::string long_prompt;
+  for (int i = 0; i < 80; ++i) long_prompt += "word" + std::to_string(i) + " ";
+  const std::string data = write("mixed.jsonl", ok + "\n" + ok + "\n" + R"({"prompt": "Hi", "chosen": "x", "rejected": "x"})" + "\n" +
+                                                    R"({"prompt": ")" + long_prompt + R"(", "chosen": "Yes.", "rejected": "No."})" + "\n" +
+                                                    R"({"prompt": "", "chosen": "Empty prompt is fine.", "rejected": "Hm."})" + "\n");
+  auto r = RunCommand(Train(dir_ + "/mixed", "--max-steps 1 --max-length 48 --truncation keep-start", data), true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json rep = ReadJson(dir_ + "/mixed/data_report.json");
+  EXPECT_EQ(rep["records"].get<int>(), 5);
+  EXPECT_EQ(rep["kept"].get<int>(), 3);
+  EXPECT_EQ(rep["duplicates_dropped"].get<int>(), 1);
+  EXPECT_EQ(rep["identical_dropped"].get<int>(), 1);
+  EXPECT_EQ(rep["prompts_truncated"].get<int>(), 1);
+  EXPECT_NE(r.out.find("1 duplicates dropped"), std::string::npos) << r.out;
+}
+
+TEST_F(TrainCli, BadFlagsAreUsageErrors) {
+  for (const std::string flags : {"--loss simpo2", "--lora-targets q_proj,foo_proj", "--beta 0", "--label-smoothing 0.1 --loss hinge",
+                                   "--batch-pairs 0", "--test-fraction 1.5", "--truncation middle", "--schedule wavy"}) {
+    auto r = RunCommand(Train(dir_ + "/run", flags), true);
+    EXPECT_EQ(r.exit_code, 2) << flags << "\n" << r.out;
+    EXPECT_NE(r.out.find("tenet: error:"), std::string::npos) << r.out;
+  }
+  auto r = RunCommand(Tenet("train dpo --model " + *model_ + " --data " + dir_ + "/prefs.jsonl"), true);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  r = RunCommand(Tenet("train dpo --resume " + dir_ + "/nothing-here"), true);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  r = RunCommand(Tenet("merge --model " + *model_ + " --adapter " + dir_ + "/no-adapter --out " + dir_ + "/m"), true);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_FALSE(IsDirectory(dir_ + "/m"));
+}
+
+}  // namespace
+}  // namespace tenet
