@@ -62,6 +62,6 @@ struct BatchLogps {
 
 // Runs the model over `batch` and gathers completion log-probs. Logits exist only for completion
 // positions, `chunk` rows at a time. Errors from the model are returned.
-Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk = 256);
+Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk = 128);
 
 }  // namespace tenet

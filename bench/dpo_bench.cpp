@@ -1,0 +1,213 @@
+// dpo_bench: DPO + LoRA training pairs/s on the bench preset (Llama 3 vocabulary, 8 layers, hidden
+// 512), next to a TRL-style eager PyTorch step (bench/peers/dpo_peer.py) in the same run, and the
+// achieved FLOP/s of the necessary work (policy forward + backward, reference forward; the formula
+// is dpo_peer.py's necessary_flops) as a fraction of this machine's measured bf16 GEMM speed.
+//
+// Defaults are the issue's: 4 pairs per step, prompt 128, completions 64, LoRA r 8 (alpha 16) on
+// all linear layers, 2 threads, bf16 base. Random token ids, seeded; the trainer is the real one
+// (tenet::DpoTrainer, run folder in a temp dir, no evaluation, checkpoint only at the end).
+// Prints one JSON object.
+#include <sys/resource.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "bench_util.h"
+#include "tenet/io/hf_folder.h"
+#include "tenet/model/adapter.h"
+#include "tenet/model/loader.h"
+#include "tenet/model/presets.h"
+#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/lora.h"
+#include "tenet/util/file.h"
+#include "tenet/util/runtime.h"
+
+namespace {
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void Check(const tenet::Status& s) {
+  if (!s.ok()) {
+    std::cerr << "dpo_bench: " << s.ToString() << "\n";
+    std::exit(1);
+  }
+}
+
+// Mirrors necessary_flops in bench/peers/dpo_peer.py (see its docstring for the terms).
+double NecessaryFlops(const tenet::ModelConfig& c, int64_t P, int64_t Lp, int64_t Lc, int64_t r) {
+  const double C = static_cast<double>(c.hidden_size), H = static_cast<double>(c.num_attention_heads),
+               K = static_cast<double>(c.num_key_value_heads), D = static_cast<double>(c.head_dim),
+               I = static_cast<double>(c.intermediate_size), V = static_cast<double>(c.vocab_size),
+               L = static_cast<double>(c.num_hidden_layers), R = static_cast<double>(r);
+  const double lin[7][2] = {{C, H * D}, {C, K * D}, {C, K * D}, {H * D, C}, {C, I}, {C, I}, {I, C}};
+  double base = 0, lora = 0;
+  for (const auto& l : lin) base += l[0] * l[1], lora += R * (l[0] + l[1]);
+  const double p = static_cast<double>(P), lp = static_cast<double>(Lp), lc = static_cast<double>(Lc);
+  const double tokens = p * (lp + 2 * lc);
+  const double att = 4 * H * D * p * (lp * lp + 2 * lc * (lp + lc));
+  const double head = 2 * C * V * p * 2 * lc;
+  const double fwd = L * (2 * (base + lora) * tokens + att) + head;
+  const double bwd = L * (2 * (base + lora) * tokens + 2 * lora * tokens + 2 * att) + head;
+  const double ref = L * (2 * base * tokens + att) + head;
+  return fwd + bwd + ref;
+}
+
+// The reference forward's part of NecessaryFlops (adapters off: no LoRA terms).
+double ReferenceFlops(const tenet::ModelConfig& c, int64_t P, int64_t Lp, int64_t Lc) {
+  const double C = static_cast<double>(c.hidden_size), H = static_cast<double>(c.num_attention_heads),
+               K = static_cast<double>(c.num_key_value_heads), D = static_cast<double>(c.head_dim),
+               I = static_cast<double>(c.intermediate_size), V = static_cast<double>(c.vocab_size),
+               L = static_cast<double>(c.num_hidden_layers);
+  const double base = C * H * D + 2 * C * K * D + H * D * C + 3 * C * I;
+  const double p = static_cast<double>(P), lp = static_cast<double>(Lp), lc = static_cast<double>(Lc);
+  return L * (2 * base * p * (lp + 2 * lc) + 4 * H * D * p * (lp * lp + 2 * lc * (lp + lc))) + 2 * C * V * p * 2 * lc;
+}
+
+// The machine's bf16 (or fp32) GEMM speed: a 1024 x 2048 x 2048 product, best of 10.
+double GemmFlopsPerSecond(torch::ScalarType dtype) {
+  auto a = torch::randn({1024, 2048}).to(dtype), b = torch::randn({2048, 2048}).to(dtype);
+  double best = 1e30;
+  for (int i = 0; i < 12; ++i) {
+    auto t0 = Clock::now();
+    auto c = torch::mm(a, b);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return 2.0 * 1024 * 2048 * 2048 / best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model, dtype_name = "bfloat16", peer_logps = "selective";
+  int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3;
+  int threads = 2;
+  bool peer = true, precompute_ref = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "dpo_bench: " << k << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--model") model = next();
+    else if (k == "--dtype") dtype_name = next();
+    else if (k == "--pairs") pairs = std::stoll(next());
+    else if (k == "--prompt-len") prompt_len = std::stoll(next());
+    else if (k == "--completion-len") completion_len = std::stoll(next());
+    else if (k == "--lora-r") lora_r = std::stoll(next());
+    else if (k == "--steps") steps = std::stoll(next());
+    else if (k == "--threads") threads = std::stoi(next());
+    else if (k == "--peer-logps") peer_logps = next();
+    else if (k == "--no-peer") peer = false;
+    else if (k == "--precompute-ref") precompute_ref = true;
+    else {
+      std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
+                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--no-peer]\n";
+      return 2;
+    }
+  }
+  tenet::TuneAllocator();
+  torch::set_num_threads(threads);
+  const std::string tmp = std::filesystem::temp_directory_path() / ("tenet-dpo-bench-" + std::to_string(::getpid()));
+  if (model.empty()) {
+    model = tmp + "/model";
+    auto config = tenet::PresetConfig("bench", 128256);
+    Check(config.status());
+    auto m = tenet::LlamaForCausalLM::Create(*config, tenet::RandomWeights(1), tenet::ModelOptions{});
+    Check(m.status());
+    tenet::NamedTensors tensors;
+    for (const auto& p : (*m)->named_parameters()) tensors.emplace_back(p.key(), p.value());
+    Check(tenet::SaveWeights(model, tensors));
+    Check(tenet::WriteFileAtomic(model + "/config.json", tenet::ModelConfigToJson(*config).dump(2)));
+  }
+  auto dtype = tenet::ParseDtypeName(dtype_name);
+  Check(dtype.status());
+  tenet::LoadOptions lo;
+  lo.dtype = *dtype;
+  auto loaded = tenet::LoadModel(model, lo);
+  Check(loaded.status());
+  auto& m = *loaded->model;
+  const auto& config = loaded->config;
+
+  tenet::LoraConfig lora;
+  lora.r = lora_r;
+  lora.lora_alpha = 2.0 * static_cast<double>(lora_r);
+  lora.lora_dropout = 0.0;
+  lora.target_modules = tenet::LoraTargetNames();
+  auto adapter = tenet::NewLoraAdapter(m, lora, 0);
+  Check(adapter.status());
+  Check(tenet::AttachAdapter(m, *adapter));
+
+  // (steps + 1) x pairs random pairs below the special tokens: one epoch = steps + 1 optimizer steps.
+  std::mt19937 g(0);
+  auto ids = [&](int64_t n) {
+    std::vector<int32_t> v(static_cast<size_t>(n));
+    for (auto& x : v) x = static_cast<int32_t>(g() % 128000);
+    return v;
+  };
+  std::vector<tenet::TokenizedPair> data;
+  for (int64_t i = 0; i < (steps + 1) * pairs; ++i) data.push_back({ids(prompt_len), ids(completion_len), ids(completion_len)});
+  tenet::DpoTrainOptions o;
+  o.batch_pairs = pairs;
+  o.learning_rate = 5e-6;
+  o.save_every = 1 << 30;
+  o.precompute_ref = precompute_ref;  // reference log-probs computed once before the timed steps
+  auto trainer = tenet::DpoTrainer::Create(m, lora, data, {}, o, tmp + "/run", json::object(), false);
+  Check(trainer.status());
+  std::vector<double> stamps;
+  auto t0 = Clock::now();
+  Check((*trainer)->Train([&](const tenet::DpoProgress&) {
+    stamps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }));
+  // The first step warms up (allocator, oneDNN primitives); the rest are timed.
+  const double seconds = stamps.back() - stamps.front();
+  const double seconds_per_step = seconds / static_cast<double>(steps);
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  double flops = NecessaryFlops(config, pairs, prompt_len, completion_len, lora_r);
+  // With the reference precomputed the step no longer runs the reference forward.
+  if (precompute_ref) flops -= ReferenceFlops(config, pairs, prompt_len, completion_len);
+  const double gemm = GemmFlopsPerSecond(*dtype);
+  json out = {{"bench", "dpo"},
+              {"dtype", dtype_name},
+              {"threads", threads},
+              {"pairs_per_step", pairs},
+              {"prompt_len", prompt_len},
+              {"completion_len", completion_len},
+              {"lora_r", lora_r},
+              {"steps_timed", steps},
+              {"precompute_ref", precompute_ref},
+              {"tenet",
+               {{"seconds_per_step", seconds_per_step},
+                {"pairs_per_s", static_cast<double>(pairs) / seconds_per_step},
+                {"necessary_gflop_per_step", flops / 1e9},
+                {"achieved_gflop_per_s", flops / seconds_per_step / 1e9},
+                {"peak_rss_mib", static_cast<double>(u.ru_maxrss) / 1024.0}}},
+              {"gemm_gflop_per_s", gemm / 1e9},
+              {"fraction_of_gemm", flops / seconds_per_step / gemm}};
+  if (peer) {
+    const std::string cmd = "/usr/bin/python3 " + std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/dpo_peer.py --model " + model +
+                            " --dtype " + dtype_name + " --threads " + std::to_string(threads) + " --pairs-per-step " +
+                            std::to_string(pairs) + " --prompt-len " + std::to_string(prompt_len) + " --completion-len " +
+                            std::to_string(completion_len) + " --lora-r " + std::to_string(lora_r) + " --lora-alpha " +
+                            std::to_string(2 * lora_r) + " --steps " + std::to_string(steps) + " --logps " + peer_logps;
+    auto p = tenet::bench::RunPeer(cmd);
+    if (p) {
+      out["peer"] = *p;
+      out["speedup"] = (static_cast<double>(pairs) / seconds_per_step) / (*p)["pairs_per_s"].get<double>();
+    } else {
+      out["peer"] = "failed: " + cmd;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(tmp, ec);
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
