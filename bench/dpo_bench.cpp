@@ -5,7 +5,7 @@
 //
 // Defaults are the issue's: 4 pairs per step, prompt 128, completions 64, LoRA r 8 (alpha 16) on
 // all linear layers, 2 threads, bf16 base. Random token ids, seeded; the trainer is the real one
-// (tenet::DpoTrainer, run folder in a temp dir, no evaluation, checkpoint only at the end).
+// (tenet::Trainer with the DPO objective, run folder in a temp dir, no evaluation, checkpoint only at the end).
 // Prints one JSON object.
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -22,7 +22,7 @@
 #include "tenet/model/adapter.h"
 #include "tenet/model/loader.h"
 #include "tenet/model/presets.h"
-#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/dpo_objective.h"
 #include "tenet/train/lora.h"
 #include "tenet/util/file.h"
 #include "tenet/util/runtime.h"
@@ -154,16 +154,17 @@ int main(int argc, char** argv) {
   };
   std::vector<tenet::TokenizedPair> data;
   for (int64_t i = 0; i < (steps + 1) * pairs; ++i) data.push_back({ids(prompt_len), ids(completion_len), ids(completion_len)});
-  tenet::DpoTrainOptions o;
-  o.batch_pairs = pairs;
+  tenet::TrainOptions o;
+  o.batch_size = pairs;
   o.learning_rate = 5e-6;
   o.save_every = 1 << 30;
-  o.precompute_ref = precompute_ref;  // reference log-probs computed once before the timed steps
-  auto trainer = tenet::DpoTrainer::Create(m, lora, data, {}, o, tmp + "/run", json::object(), false);
+  tenet::DpoObjectiveOptions dpo;
+  dpo.precompute_ref = precompute_ref;  // reference log-probs computed once before the timed steps
+  auto trainer = tenet::Trainer::Create(m, lora, tenet::MakeDpoObjective(data, {}, dpo), o, tmp + "/run", json::object(), false);
   Check(trainer.status());
   std::vector<double> stamps;
   auto t0 = Clock::now();
-  Check((*trainer)->Train([&](const tenet::DpoProgress&) {
+  Check((*trainer)->Train([&](const tenet::TrainProgress&) {
     stamps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }));
   // The first step warms up (allocator, oneDNN primitives); the rest are timed.

@@ -7,7 +7,7 @@
 #include "tenet/cli/commands.h"
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/preferences.h"
-#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/dpo_objective.h"
 
 namespace tenet::cli {
 namespace {

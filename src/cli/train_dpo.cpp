@@ -10,7 +10,8 @@
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/preferences.h"
 #include "tenet/model/adapter.h"
-#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/dpo_objective.h"
+#include "tenet/train/trainer.h"
 #include "tenet/train/lora.h"
 #include "tenet/util/file.h"
 
@@ -47,17 +48,25 @@ std::string Duration(double s) {
 }
 
 // Flag-level validation; errors here are usage errors (exit 2).
-Result<DpoTrainOptions> ResolveOptions(const TrainArgs& a) {
-  DpoTrainOptions o;
-  TENET_ASSIGN_OR_RETURN(o.loss.type, ParseDpoLossType(a.loss));
-  o.loss.beta = a.beta;
-  o.loss.label_smoothing = a.label_smoothing;
-  o.loss.rpo_alpha = a.rpo_alpha;
-  o.loss.reference_free = a.reference_free;
+struct Resolved {
+  TrainOptions train;
+  DpoObjectiveOptions dpo;
+};
+
+Result<Resolved> ResolveOptions(const TrainArgs& a) {
+  Resolved r;
+  TENET_ASSIGN_OR_RETURN(r.dpo.loss.type, ParseDpoLossType(a.loss));
+  r.dpo.loss.beta = a.beta;
+  r.dpo.loss.label_smoothing = a.label_smoothing;
+  r.dpo.loss.rpo_alpha = a.rpo_alpha;
+  r.dpo.loss.reference_free = a.reference_free;
+  r.dpo.precompute_ref = a.precompute_ref;
+  TENET_RETURN_IF_ERROR(ValidateDpoLossOptions(r.dpo.loss));
+  TrainOptions& o = r.train;
   o.learning_rate = a.lr;
   o.epochs = a.epochs;
   o.max_steps = a.max_steps;
-  o.batch_pairs = a.batch_pairs;
+  o.batch_size = a.batch_pairs;
   o.grad_accum = a.grad_accum;
   o.schedule = a.schedule;
   o.warmup_ratio = a.warmup_ratio;
@@ -65,16 +74,15 @@ Result<DpoTrainOptions> ResolveOptions(const TrainArgs& a) {
   o.max_grad_norm = a.max_grad_norm;
   o.weight_decay = a.weight_decay;
   o.seed = a.seed;
-  o.precompute_ref = a.precompute_ref;
   o.save_every = a.save_every;
   o.eval_every = a.eval_every;
-  TENET_RETURN_IF_ERROR(ValidateDpoTrainOptions(o));
+  TENET_RETURN_IF_ERROR(ValidateTrainOptions(o));
   TENET_RETURN_IF_ERROR(ParseLoraTargets(a.targets).status());
   TENET_RETURN_IF_ERROR(ParseTruncation(a.truncation).status());
   if (!(a.test_fraction >= 0 && a.test_fraction < 1)) return Status::InvalidArgument("--test-fraction", "must be in [0, 1)");
   if (a.max_length < 2) return Status::InvalidArgument("--max-length", "must be >= 2");
   if (a.lora_r < 1) return Status::InvalidArgument("--lora-r", "must be >= 1");
-  return o;
+  return r;
 }
 
 json GivenJson(const TrainArgs& a) {
@@ -107,7 +115,7 @@ Status LoadGivenArgs(TrainArgs* a) {
   return Status::OK();
 }
 
-Status Run(TrainArgs a, const DpoTrainOptions& o) {
+Status Run(TrainArgs a, const Resolved& o) {
   const bool resume = !a.resume.empty();
   TENET_ASSIGN_OR_RETURN(std::vector<std::string> targets, ParseLoraTargets(a.targets));
 
@@ -137,15 +145,15 @@ Status Run(TrainArgs a, const DpoTrainOptions& o) {
     TENET_ASSIGN_OR_RETURN(LoraAdapter fresh, NewLoraAdapter(*loaded.model, lora, a.seed));
     TENET_RETURN_IF_ERROR(AttachAdapter(*loaded.model, fresh));
   }
-  TENET_ASSIGN_OR_RETURN(auto trainer, DpoTrainer::Create(*loaded.model, lora, ToTokenizedPairs(split.train),
-                                                          ToTokenizedPairs(split.test), o, a.out, GivenJson(a), resume));
+  auto objective = MakeDpoObjective(ToTokenizedPairs(split.train), ToTokenizedPairs(split.test), o.dpo);
+  TENET_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(*loaded.model, lora, std::move(objective), o.train, a.out, GivenJson(a), resume));
   if (!resume) TENET_RETURN_IF_ERROR(WriteFileAtomic(a.out + "/data_report.json", split.report.ToJson().dump(2) + "\n"));
   if (resume) std::cerr << "tenet train dpo: resuming " << a.out << " at step " << trainer->steps_done() << "\n";
-  Status s = trainer->Train([](const DpoProgress& p) {
+  Status s = trainer->Train([](const TrainProgress& p) {
     const json& m = p.metrics;
     std::fprintf(stderr, "\rtenet train dpo: step %lld/%lld  epoch %.2f  loss %.4f  acc %.2f  margin %.4f  %.2f pairs/s  ETA %s   ",
                  static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.epoch, m["loss"].get<double>(),
-                 m["rewards/accuracies"].get<double>(), m["rewards/margins"].get<double>(), p.pairs_per_second,
+                 m["rewards/accuracies"].get<double>(), m["rewards/margins"].get<double>(), p.examples_per_second,
                  Duration(p.eta_seconds).c_str());
   });
   std::cerr << "\n";

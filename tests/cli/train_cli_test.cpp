@@ -92,8 +92,8 @@ TEST_F(TrainCli, DpoLearnsTheHeldOutPreferenceAndTheMergedModelScoresLikeTheAdap
     EXPECT_GT(evals[i]["eval_rewards/margins"].get<double>(), evals[i - 1]["eval_rewards/margins"].get<double>()) << i;
   }
   json summary = ReadJson(run + "/summary.json");
-  EXPECT_EQ(summary["test_pairs"].get<int>(), 16);
-  EXPECT_EQ(summary["train_pairs"].get<int>(), 64);
+  EXPECT_EQ(summary["test_examples"].get<int>(), 16);
+  EXPECT_EQ(summary["train_examples"].get<int>(), 64);
 
   // tenet eval dpo on the held-out records agrees with the run's last evaluation... (same adapter).
   auto e = RunCommand(Tenet("eval dpo --model " + *model_ + " --adapter " + run + "/adapter --data " + dir_ +

@@ -10,7 +10,7 @@
 #include "tenet/io/hf_folder.h"
 #include "tenet/model/adapter.h"
 #include "tenet/model/loader.h"
-#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/dpo_objective.h"
 #include "tenet/train/merge.h"
 #include "test_util.h"
 

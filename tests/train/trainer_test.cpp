@@ -1,4 +1,4 @@
-// The trainer's pieces that need no model: HF's learning-rate schedules and option validation; and
+// The shared trainer (trainer.h): the pieces that need no model: HF's learning-rate schedules and option validation; and
 // on a tiny random model: --precompute-ref trains like the per-step reference, and a run started
 // from an existing adapter continues from it.
 #include <gtest/gtest.h>
@@ -7,7 +7,8 @@
 
 #include "tenet/model/adapter.h"
 #include "tenet/model/presets.h"
-#include "tenet/train/dpo_trainer.h"
+#include "tenet/train/dpo_objective.h"
+#include "tenet/train/trainer.h"
 #include "tenet/train/lora.h"
 #include "tenet/util/file.h"
 #include "test_util.h"
@@ -17,7 +18,7 @@ namespace {
 using json = nlohmann::json;
 
 TEST(ScheduleTest, LinearAndCosineWithWarmupAsHuggingFace) {
-  DpoTrainOptions o;
+  TrainOptions o;
   o.learning_rate = 1.0;
   o.warmup_steps = 2;
   // HF get_linear_schedule_with_warmup, 10 steps, 2 warmup: 0, 0.5, then (10 - s) / 8.
@@ -39,22 +40,21 @@ TEST(ScheduleTest, LinearAndCosineWithWarmupAsHuggingFace) {
   EXPECT_NEAR(ScheduledLearningRate(o, 1, 10), 1.0 / 3, 1e-12);
 }
 
-TEST(DpoTrainOptionsTest, RejectsBadValuesByName) {
-  DpoTrainOptions o;
-  EXPECT_TRUE(ValidateDpoTrainOptions(o).ok());
+TEST(TrainOptionsTest, RejectsBadValuesByName) {
+  TrainOptions o;
+  EXPECT_TRUE(ValidateTrainOptions(o).ok());
   auto bad = [&](auto change, const char* name) {
-    DpoTrainOptions x;
+    TrainOptions x;
     change(x);
-    Status s = ValidateDpoTrainOptions(x);
+    Status s = ValidateTrainOptions(x);
     EXPECT_FALSE(s.ok()) << name;
     EXPECT_NE(s.ToString().find(name), std::string::npos) << s.ToString();
   };
-  bad([](DpoTrainOptions& x) { x.batch_pairs = 0; }, "--batch-pairs");
-  bad([](DpoTrainOptions& x) { x.grad_accum = 0; }, "--grad-accum");
-  bad([](DpoTrainOptions& x) { x.schedule = "wavy"; }, "--schedule");
-  bad([](DpoTrainOptions& x) { x.learning_rate = -1; }, "--lr");
-  bad([](DpoTrainOptions& x) { x.warmup_ratio = 1; }, "--warmup-ratio");
-  bad([](DpoTrainOptions& x) { x.loss.beta = -1; }, "beta");
+  bad([](TrainOptions& x) { x.batch_size = 0; }, "--batch-pairs");
+  bad([](TrainOptions& x) { x.grad_accum = 0; }, "--grad-accum");
+  bad([](TrainOptions& x) { x.schedule = "wavy"; }, "--schedule");
+  bad([](TrainOptions& x) { x.learning_rate = -1; }, "--lr");
+  bad([](TrainOptions& x) { x.warmup_ratio = 1; }, "--warmup-ratio");
 }
 
 std::shared_ptr<LlamaForCausalLM> TinyModel(const LoraConfig& lc) {
@@ -93,16 +93,17 @@ json LastStep(const std::string& run) {
 
 TEST(DpoTrainerTest, PrecomputedReferenceTrainsLikeThePerStepReference) {
   const std::string dir = testing::ScratchDir();
-  DpoTrainOptions o;
-  o.batch_pairs = 3;
+  TrainOptions o;
+  o.batch_size = 3;
   o.learning_rate = 1e-2;
   o.epochs = 2;
   json metrics[2];
   for (int precompute = 0; precompute < 2; ++precompute) {
     auto model = TinyModel(Lora());
-    o.precompute_ref = precompute == 1;
+    DpoObjectiveOptions dpo;
+    dpo.precompute_ref = precompute == 1;
     const std::string run = dir + "/run" + std::to_string(precompute);
-    auto t = DpoTrainer::Create(*model, Lora(), Pairs(12), Pairs(4), o, run, json::object(), false);
+    auto t = Trainer::Create(*model, Lora(), MakeDpoObjective(Pairs(12), Pairs(4), dpo), o, run, json::object(), false);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     ASSERT_TRUE((*t)->Train().ok());
     metrics[precompute] = LastStep(run);
@@ -116,12 +117,12 @@ TEST(DpoTrainerTest, PrecomputedReferenceTrainsLikeThePerStepReference) {
 
 TEST(DpoTrainerTest, StartingFromAnAdapterContinuesFromItsWeights) {
   const std::string dir = testing::ScratchDir();
-  DpoTrainOptions o;
-  o.batch_pairs = 4;
+  TrainOptions o;
+  o.batch_size = 4;
   o.learning_rate = 1e-2;
   o.max_steps = 6;
   auto model = TinyModel(Lora());
-  auto t = DpoTrainer::Create(*model, Lora(), Pairs(12), {}, o, dir + "/first", json::object(), false);
+  auto t = Trainer::Create(*model, Lora(), MakeDpoObjective(Pairs(12), {}, {}), o, dir + "/first", json::object(), false);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE((*t)->Train().ok());
   auto trained = LoadPeftAdapter(dir + "/first/adapter");
@@ -136,7 +137,7 @@ TEST(DpoTrainerTest, StartingFromAnAdapterContinuesFromItsWeights) {
   ASSERT_TRUE(AttachAdapter(**fresh, *trained).ok());
   o.max_steps = 1;
   o.learning_rate = 0;
-  auto t2 = DpoTrainer::Create(**fresh, trained->config, Pairs(12), {}, o, dir + "/second", json::object(), false);
+  auto t2 = Trainer::Create(**fresh, trained->config, MakeDpoObjective(Pairs(12), {}, {}), o, dir + "/second", json::object(), false);
   ASSERT_TRUE(t2.ok()) << t2.status().ToString();
   ASSERT_TRUE((*t2)->Train().ok());
   EXPECT_LT(LastStep(dir + "/second")["loss"].get<double>(), std::log(2.0) - 1e-3);
