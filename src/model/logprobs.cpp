@@ -4,14 +4,20 @@
 namespace tenet {
 
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
-                            int64_t chunk) {
+                            int64_t chunk, TokenLogitStats* stats) {
   std::vector<torch::Tensor> parts;
   const int64_t n = hidden.size(0);
   for (int64_t s = 0; s < n; s += chunk) {
     const int64_t len = std::min(chunk, n - s);
     torch::Tensor logits = model.Logits(hidden.narrow(0, s, len)).to(torch::kFloat32);  // (len, V)
-    torch::Tensor logp = torch::log_softmax(logits, -1);
-    parts.push_back(logp.gather(1, targets.narrow(0, s, len).unsqueeze(1)).squeeze(1));
+    torch::Tensor target = targets.narrow(0, s, len);
+    // log p = logit[target] - logsumexp: no (len, V) log-softmax tensor.
+    parts.push_back(logits.gather(1, target.unsqueeze(1)).squeeze(1) - logits.logsumexp(-1));
+    if (stats != nullptr) {
+      torch::NoGradGuard no_grad;
+      stats->logit_mean_sum += logits.mean(-1).sum().item<double>();
+      stats->argmax_hits += logits.argmax(-1).eq(target).sum().item<int64_t>();
+    }
   }
   if (parts.empty()) return torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat32).device(hidden.device()));
   return torch::cat(parts);

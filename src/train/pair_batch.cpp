@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "tenet/model/logprobs.h"
+
 namespace tenet {
 namespace {
 
@@ -116,20 +118,12 @@ Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& b
   const torch::Tensor flat = hidden.reshape({-1, hidden.size(-1)});  // (rows * T, C)
   BatchLogps out;
   auto side = [&](const CompletionTokens& c, torch::Tensor* sums, double* logit_mean) {
-    const torch::Tensor index = c.index.to(dev), target = c.target.to(dev);
-    const int64_t n = index.size(0);
-    std::vector<torch::Tensor> parts;
-    double logit_sum = 0.0;
-    for (int64_t s = 0; s < n; s += chunk) {
-      const int64_t len = std::min(chunk, n - s);
-      torch::Tensor logits = model.Logits(flat.index_select(0, index.narrow(0, s, len))).to(torch::kFloat32);  // (len, V)
-      torch::Tensor logp = logits.gather(1, target.narrow(0, s, len).unsqueeze(1)).squeeze(1) - logits.logsumexp(-1);
-      parts.push_back(logp);
-      logit_sum += logits.detach().mean(-1).sum().item<double>();
-    }
-    torch::Tensor token_logps = torch::cat(parts);  // (N,)
+    const int64_t n = c.index.size(0);
+    TokenLogitStats stats;
+    torch::Tensor token_logps =
+        TokenLogProbs(model, flat.index_select(0, c.index.to(dev)), c.target.to(dev), chunk, &stats);  // (N,)
     *sums = torch::zeros({batch.pairs}, token_logps.options()).index_add(0, c.pair.to(dev), token_logps);
-    *logit_mean = n > 0 ? logit_sum / static_cast<double>(n) : 0.0;
+    *logit_mean = n > 0 ? stats.logit_mean_sum / static_cast<double>(n) : 0.0;
     return token_logps;
   };
   out.chosen_token_logps = side(batch.chosen, &out.logps.chosen, &out.chosen_logit_mean);

@@ -61,7 +61,7 @@ struct BatchLogps {
 };
 
 // Runs the model over `batch` and gathers completion log-probs. Logits exist only for completion
-// positions, `chunk` rows at a time. Errors from the model are returned.
+// positions, `chunk` rows at a time (TokenLogProbs). Errors from the model are returned.
 Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk = 128);
 
 }  // namespace tenet
