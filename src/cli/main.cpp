@@ -17,6 +17,7 @@ const CommandSpec kCommands[] = {
     {"generate", "Generate N candidate answers per question (JSONL, resumable)", tenet::cli::AddGenerateCommand},
     {"chat", "Chat with a model in the terminal, answers streamed token by token", tenet::cli::AddChatCommand},
     {"train dpo", "Train a LoRA adapter with DPO on preference pairs (resumable run folder)", tenet::cli::AddTrainDpoCommand},
+    {"train sft", "Fine-tune a LoRA adapter on completions / conversations (loss on assistant tokens only)", tenet::cli::AddTrainSftCommand},
     {"eval dpo", "DPO metrics of an adapter on preference pairs (TRL names, JSON)", tenet::cli::AddEvalDpoCommand},
     {"merge", "Merge a LoRA adapter into its base model as a plain HF folder", tenet::cli::AddMergeCommand},
 };

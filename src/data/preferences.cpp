@@ -7,23 +7,12 @@
 #include <sstream>
 #include <tuple>
 
+#include "tenet/data/split.h"
 #include "tenet/util/file.h"
 
 namespace tenet {
 namespace {
 using json = nlohmann::json;
-
-// FNV-1a over the seed and the ids: a stable, platform-independent hash for the split.
-uint64_t HashIds(const std::vector<int32_t>& ids, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ (seed * 0x9e3779b97f4a7c15ull);
-  for (int32_t id : ids) {
-    for (int k = 0; k < 4; ++k) {
-      h ^= static_cast<uint8_t>(static_cast<uint32_t>(id) >> (8 * k));
-      h *= 1099511628211ull;
-    }
-  }
-  return h;
-}
 
 // {"chosen": [msgs], "rejected": [msgs]} without "prompt": the shared leading messages.
 Status SplitImplicitPrompt(const json& r, json* prompt, json* chosen, json* rejected) {
@@ -158,17 +147,11 @@ Result<PreferenceSplit> LoadPreferences(const std::string& path, const Completio
     split.train_source = path;
     TENET_ASSIGN_OR_RETURN(std::vector<PreferencePair> all, LoadPreferenceFile(path, encoder, options, &split.report));
     if (test_fraction > 0) {
-      std::vector<std::pair<uint64_t, std::vector<int32_t>>> prompts;
-      std::set<std::vector<int32_t>> unique;
-      for (const auto& p : all) {
-        if (unique.insert(p.prompt).second) prompts.emplace_back(HashIds(p.prompt, split_seed), p.prompt);
-      }
-      std::sort(prompts.begin(), prompts.end());
-      const size_t n_test = static_cast<size_t>(std::llround(test_fraction * static_cast<double>(prompts.size())));
-      std::set<std::vector<int32_t>> test_prompts;
-      for (size_t i = 0; i < n_test; ++i) test_prompts.insert(prompts[i].second);
+      std::vector<std::vector<int32_t>> keys;
+      for (const auto& p : all) keys.push_back(p.prompt);
+      const std::vector<bool> held_out = HeldOutByGroup(keys, test_fraction, split_seed);
       split.test_source = path + " (test split)";
-      for (auto& p : all) (test_prompts.count(p.prompt) ? split.test : split.train).push_back(std::move(p));
+      for (size_t i = 0; i < all.size(); ++i) (held_out[i] ? split.test : split.train).push_back(std::move(all[i]));
     } else {
       split.train = std::move(all);
     }

@@ -1,4 +1,4 @@
-// `tenet train dpo`, `tenet eval dpo` and `tenet merge` end to end on the tiny CLI model (Meta's
+// `tenet train dpo`, `tenet train sft`, `tenet eval dpo` and `tenet merge` end to end on the tiny CLI model (Meta's
 // Llama 3 tokenizer): learning on a held-out split, merge equivalence, bit-for-bit resume after
 // kill -9, a diverging run, and hostile data and flags.
 #include <gtest/gtest.h>
@@ -210,6 +210,56 @@ TEST_F(TrainCli, BadFlagsAreUsageErrors) {
   r = RunCommand(Tenet("merge --model " + *model_ + " --adapter " + dir_ + "/no-adapter --out " + dir_ + "/m"), true);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_FALSE(IsDirectory(dir_ + "/m"));
+}
+
+TEST_F(TrainCli, SftLearnsAssistantTurnsAndResumesAfterKill) {
+  {
+    std::ofstream f(dir_ + "/sft.jsonl");
+    for (int i = 0; i < 40; ++i) {
+      json m = json::array({{{"role", "system"}, {"content", "You are Example Bank's assistant."}},
+                            {{"role", "user"}, {"content", "Question " + std::to_string(i) + ": how do I reset my PIN?"}},
+                            {{"role", "assistant"}, {"content", "Open the app, choose Cards, then Reset PIN."}}});
+      f << json{{"messages", m}}.dump() << "\n";
+    }
+  }
+  const std::string args = "--data " + dir_ + "/sft.jsonl --test-fraction 0.25 --max-steps 30 --batch-size 4 --lr 3e-3 --eval-every 10 --save-every 5";
+  auto r = RunCommand(Tenet("train sft --model " + *model_ + " --out " + dir_ + "/sft --dtype float32 --threads 2 " + args), true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<json> evals, steps;
+  for (const auto& l : Lines(dir_ + "/sft/metrics.jsonl")) (l.contains("eval_loss") ? evals : steps).push_back(l);
+  ASSERT_EQ(steps.size(), 30u);
+  ASSERT_EQ(evals.size(), 3u);
+  for (const char* k : {"loss", "mean_token_accuracy", "num_tokens", "learning_rate", "grad_norm"}) EXPECT_TRUE(steps[0].contains(k)) << k;
+  // Held-out conversations: the loss falls and the assistant tokens are predicted.
+  EXPECT_LT(evals.back()["eval_loss"].get<double>(), evals.front()["eval_loss"].get<double>());
+  EXPECT_LT(steps.back()["loss"].get<double>(), steps.front()["loss"].get<double>());
+  EXPECT_GE(evals.back()["eval_mean_token_accuracy"].get<double>(), 0.9);
+
+  // A DPO resume of an SFT run is refused; an SFT resume after kill -9 matches the full run.
+  auto wrong = RunCommand(Tenet("train dpo --resume " + dir_ + "/sft"), true);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.out.find("holds a sft run"), std::string::npos) << wrong.out;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c",
+          ("exec " + Tenet("train sft --model " + *model_ + " --out " + dir_ + "/sft2 --dtype float32 --threads 2 " + args) +
+           " 2>/dev/null >/dev/null")
+              .c_str(),
+          nullptr);
+    _exit(127);
+  }
+  const std::string marker = dir_ + "/sft2/checkpoints/step-00000010";
+  for (int i = 0; i < 6000 && !IsDirectory(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(IsDirectory(marker));
+  ASSERT_FALSE(FileExists(dir_ + "/sft2/adapter/adapter_model.safetensors")) << "finished before the kill";
+  auto resumed = RunCommand(Tenet("train sft --resume " + dir_ + "/sft2 --threads 2"), true);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_EQ(*ReadFile(dir_ + "/sft/adapter/adapter_model.safetensors"), *ReadFile(dir_ + "/sft2/adapter/adapter_model.safetensors"));
+  EXPECT_EQ(*ReadFile(dir_ + "/sft/metrics.jsonl"), *ReadFile(dir_ + "/sft2/metrics.jsonl"));
 }
 
 }  // namespace

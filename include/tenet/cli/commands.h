@@ -13,6 +13,7 @@ RunFn AddScoreCommand(CLI::App& sub);
 RunFn AddGenerateCommand(CLI::App& sub);
 RunFn AddChatCommand(CLI::App& sub);
 RunFn AddTrainDpoCommand(CLI::App& sub);
+RunFn AddTrainSftCommand(CLI::App& sub);
 RunFn AddEvalDpoCommand(CLI::App& sub);
 RunFn AddMergeCommand(CLI::App& sub);
 }  // namespace tenet::cli

@@ -1,5 +1,6 @@
-// `tenet train dpo`: trains a LoRA adapter with DPO on TRL preference JSONL and writes a run folder
-// (tenet/train/dpo_trainer.h). `--resume DIR` continues a run from its latest checkpoint with the
+// `tenet train dpo` and `tenet train sft`: train a LoRA adapter (DPO on TRL preference JSONL, or
+// SFT on prompt/completion or conversation JSONL) with the shared trainer (tenet/train/trainer.h)
+// and write a run folder. `--resume DIR` continues a run from its latest checkpoint with the
 // options it was started with.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -9,10 +10,12 @@
 #include "tenet/cli/commands.h"
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/preferences.h"
+#include "tenet/data/sft_data.h"
 #include "tenet/model/adapter.h"
 #include "tenet/train/dpo_objective.h"
-#include "tenet/train/trainer.h"
 #include "tenet/train/lora.h"
+#include "tenet/train/sft_objective.h"
+#include "tenet/train/trainer.h"
 #include "tenet/util/file.h"
 
 namespace tenet::cli {
@@ -20,6 +23,7 @@ namespace {
 using json = nlohmann::json;
 
 struct TrainArgs {
+  std::string kind = "dpo";  // dpo | sft
   std::string model, data, out, adapter, tokenizer, loss = "sigmoid", targets = "all-linear", truncation = "keep-end";
   std::string schedule = "linear", resume;
   int64_t lora_r = 16, epochs = 1, max_steps = 0, batch_pairs = 8, grad_accum = 1, max_length = 1024, max_prompt_length = 0;
@@ -29,7 +33,7 @@ struct TrainArgs {
   uint64_t seed = 42, split_seed = 0;
   bool rslora = false, reference_free = false, precompute_ref = false;
   RuntimeOptions rt;
-  NLOHMANN_DEFINE_TYPE_INTRUSIVE(TrainArgs, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
+  NLOHMANN_DEFINE_TYPE_INTRUSIVE(TrainArgs, kind, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
                                  lora_r, epochs, max_steps, batch_pairs, grad_accum, max_length, max_prompt_length,
                                  warmup_steps, save_every, eval_every, lora_alpha, lora_dropout, beta, label_smoothing,
                                  rpo_alpha, lr, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
@@ -122,13 +126,26 @@ Status Run(TrainArgs a, const Resolved& o) {
   // Data first: a bad line fails before the model loads.
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
   TENET_ASSIGN_OR_RETURN(auto encoder, CompletionEncoder::Create(*tok));
-  PreferenceOptions po;
-  po.max_length = a.max_length;
-  po.max_prompt_length = a.max_prompt_length;
-  TENET_ASSIGN_OR_RETURN(po.truncation, ParseTruncation(a.truncation));
-  TENET_ASSIGN_OR_RETURN(PreferenceSplit split, LoadPreferences(a.data, *encoder, po, a.test_fraction, a.split_seed));
-  std::cerr << "tenet train dpo: " << split.report.Summary() << "; " << split.train.size() << " train / " << split.test.size()
-            << " test pairs\n";
+  const std::string who = "tenet train " + a.kind;
+  std::unique_ptr<Objective> objective;
+  json data_report;
+  if (a.kind == "dpo") {
+    PreferenceOptions po;
+    po.max_length = a.max_length;
+    po.max_prompt_length = a.max_prompt_length;
+    TENET_ASSIGN_OR_RETURN(po.truncation, ParseTruncation(a.truncation));
+    TENET_ASSIGN_OR_RETURN(PreferenceSplit split, LoadPreferences(a.data, *encoder, po, a.test_fraction, a.split_seed));
+    std::cerr << who << ": " << split.report.Summary() << "; " << split.train.size() << " train / " << split.test.size()
+              << " test pairs\n";
+    data_report = split.report.ToJson();
+    objective = MakeDpoObjective(ToTokenizedPairs(split.train), ToTokenizedPairs(split.test), o.dpo);
+  } else {
+    TENET_ASSIGN_OR_RETURN(SftSplit split, LoadSft(a.data, *encoder, a.max_length, a.test_fraction, a.split_seed));
+    std::cerr << who << ": " << split.report.Summary() << "; " << split.train.size() << " train / " << split.test.size()
+              << " test examples\n";
+    data_report = split.report.ToJson();
+    objective = MakeSftObjective(std::move(split.train), std::move(split.test));
+  }
 
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
   LoraConfig lora;
@@ -145,16 +162,21 @@ Status Run(TrainArgs a, const Resolved& o) {
     TENET_ASSIGN_OR_RETURN(LoraAdapter fresh, NewLoraAdapter(*loaded.model, lora, a.seed));
     TENET_RETURN_IF_ERROR(AttachAdapter(*loaded.model, fresh));
   }
-  auto objective = MakeDpoObjective(ToTokenizedPairs(split.train), ToTokenizedPairs(split.test), o.dpo);
   TENET_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(*loaded.model, lora, std::move(objective), o.train, a.out, GivenJson(a), resume));
-  if (!resume) TENET_RETURN_IF_ERROR(WriteFileAtomic(a.out + "/data_report.json", split.report.ToJson().dump(2) + "\n"));
-  if (resume) std::cerr << "tenet train dpo: resuming " << a.out << " at step " << trainer->steps_done() << "\n";
-  Status s = trainer->Train([](const TrainProgress& p) {
+  if (!resume) TENET_RETURN_IF_ERROR(WriteFileAtomic(a.out + "/data_report.json", data_report.dump(2) + "\n"));
+  if (resume) std::cerr << who << ": resuming " << a.out << " at step " << trainer->steps_done() << "\n";
+  const bool dpo = a.kind == "dpo";
+  Status s = trainer->Train([&](const TrainProgress& p) {
     const json& m = p.metrics;
-    std::fprintf(stderr, "\rtenet train dpo: step %lld/%lld  epoch %.2f  loss %.4f  acc %.2f  margin %.4f  %.2f pairs/s  ETA %s   ",
-                 static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.epoch, m["loss"].get<double>(),
-                 m["rewards/accuracies"].get<double>(), m["rewards/margins"].get<double>(), p.examples_per_second,
-                 Duration(p.eta_seconds).c_str());
+    std::fprintf(stderr, "\r%s: step %lld/%lld  epoch %.2f  loss %.4f", who.c_str(), static_cast<long long>(p.step),
+                 static_cast<long long>(p.total_steps), p.epoch, m["loss"].get<double>());
+    if (dpo) {
+      std::fprintf(stderr, "  acc %.2f  margin %.4f  %.2f pairs/s", m["rewards/accuracies"].get<double>(),
+                   m["rewards/margins"].get<double>(), p.examples_per_second);
+    } else {
+      std::fprintf(stderr, "  token acc %.3f  %.2f examples/s", m["mean_token_accuracy"].get<double>(), p.examples_per_second);
+    }
+    std::fprintf(stderr, "  ETA %s   ", Duration(p.eta_seconds).c_str());
   });
   std::cerr << "\n";
   TENET_RETURN_IF_ERROR(s);
@@ -163,10 +185,14 @@ Status Run(TrainArgs a, const Resolved& o) {
 }
 }  // namespace
 
-RunFn AddTrainDpoCommand(CLI::App& sub) {
-  auto a = std::make_shared<TrainArgs>();
+namespace {
+
+// Flags both commands share; `a->kind` decides the data help and the defaults shown.
+void AddCommonFlags(CLI::App& sub, TrainArgs* a) {
+  const bool dpo = a->kind == "dpo";
   sub.add_option("--model", a->model, "Base model folder (HF)");
-  sub.add_option("--data", a->data, "Preference JSONL file, or a folder with train.jsonl [+ test.jsonl]");
+  sub.add_option("--data", a->data, dpo ? "Preference JSONL file, or a folder with train.jsonl [+ test.jsonl]"
+                                         : "SFT JSONL file, or a folder with train.jsonl [+ test.jsonl]");
   sub.add_option("--out", a->out, "Run folder to create");
   sub.add_option("--resume", a->resume, "Continue the run in this folder from its latest checkpoint");
   sub.add_option("--adapter", a->adapter, "Start from this PEFT adapter instead of a fresh one");
@@ -176,20 +202,14 @@ RunFn AddTrainDpoCommand(CLI::App& sub) {
   sub.add_option("--lora-dropout", a->lora_dropout, "Dropout on the LoRA input")->capture_default_str();
   sub.add_flag("--rslora", a->rslora, "Scale alpha/sqrt(r) (rsLoRA)");
   sub.add_option("--lora-targets", a->targets, "Comma-separated modules, or all-linear")->capture_default_str();
-  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust")->capture_default_str();
-  sub.add_option("--beta", a->beta, "DPO beta")->capture_default_str();
-  sub.add_option("--label-smoothing", a->label_smoothing, "cDPO / robust label noise rate")->capture_default_str();
-  sub.add_option("--rpo-alpha", a->rpo_alpha, "Weight of the NLL on chosen completions (RPO); 0 = off")->capture_default_str();
-  sub.add_flag("--reference-free", a->reference_free, "Compare against a uniform reference (log-probs 0)");
-  sub.add_flag("--precompute-ref", a->precompute_ref, "Compute reference log-probs once, cache them in the run folder");
   sub.add_option("--lr", a->lr, "Peak learning rate")->capture_default_str();
-  sub.add_option("--epochs", a->epochs, "Passes over the training pairs")->capture_default_str();
+  sub.add_option("--epochs", a->epochs, "Passes over the training data")->capture_default_str();
   sub.add_option("--max-steps", a->max_steps, "Stop after this many optimizer steps (overrides --epochs)");
-  sub.add_option("--batch-pairs", a->batch_pairs, "Pairs per micro-batch")->capture_default_str();
+  sub.add_option(dpo ? "--batch-pairs" : "--batch-size", a->batch_pairs, dpo ? "Pairs per micro-batch" : "Examples per micro-batch")
+      ->capture_default_str();
   sub.add_option("--grad-accum", a->grad_accum, "Micro-batches per optimizer step")->capture_default_str();
-  sub.add_option("--max-length", a->max_length, "Prompt + completion tokens per side")->capture_default_str();
-  sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt (default max-length/2)");
-  sub.add_option("--truncation", a->truncation, "keep-end | keep-start (which part of a long prompt stays)")->capture_default_str();
+  sub.add_option("--max-length", a->max_length, dpo ? "Prompt + completion tokens per side" : "Tokens per example (cut at the end)")
+      ->capture_default_str();
   sub.add_option("--test-fraction", a->test_fraction, "Hold out this fraction of prompts (single-file data)")->capture_default_str();
   sub.add_option("--split-seed", a->split_seed, "Seed of the train/test split")->capture_default_str();
   sub.add_option("--schedule", a->schedule, "linear | cosine | constant")->capture_default_str();
@@ -199,29 +219,70 @@ RunFn AddTrainDpoCommand(CLI::App& sub) {
   sub.add_option("--weight-decay", a->weight_decay, "AdamW weight decay")->capture_default_str();
   sub.add_option("--seed", a->seed, "Seed for LoRA init, data order and dropout")->capture_default_str();
   sub.add_option("--save-every", a->save_every, "Checkpoint every N steps (default: each epoch)");
-  sub.add_option("--eval-every", a->eval_every, "Evaluate on the test pairs every N steps (default: each epoch)");
+  sub.add_option("--eval-every", a->eval_every, "Evaluate on the test data every N steps (default: each epoch)");
   AddRuntimeFlags(sub, &a->rt);
-  sub.footer(R"(Data: TRL preference JSONL, one record per line:
-  {"prompt": "...", "chosen": "...", "rejected": "..."}
-  {"prompt": [{"role": "user", "content": "..."}], "chosen": [{"role": "assistant", "content": "..."}], "rejected": [...]}
-Writes OUT/config.json, metrics.jsonl (TRL key names), checkpoints/, adapter/ (PEFT), summary.json.
+}
 
-Examples:
-  tenet train dpo --model base/ --data prefs/ --out runs/dpo1 --lora-r 16 --lora-alpha 32 --beta 0.1 --lr 5e-6 --epochs 3
-  tenet train dpo --resume runs/dpo1)");
+RunFn Runner(std::shared_ptr<TrainArgs> a) {
   return [a]() {
     TrainArgs args = *a;
+    const std::string kind = args.kind;
     if (!args.resume.empty()) {
       Status s = LoadGivenArgs(&args);
       if (!s.ok()) return Fail(s);
+      if (args.kind != kind) {
+        return Fail(Status::InvalidArgument(args.out, "holds a " + args.kind + " run; resume it with tenet train " + args.kind));
+      }
     } else if (args.model.empty() || args.data.empty() || args.out.empty()) {
-      return Fail(Status::InvalidArgument("tenet train dpo", "needs --model, --data and --out (or --resume RUN_DIR)"), true);
+      return Fail(Status::InvalidArgument("tenet train " + kind, "needs --model, --data and --out (or --resume RUN_DIR)"), true);
     }
     auto o = ResolveOptions(args);
     if (!o.ok()) return Fail(o.status(), /*usage=*/true);
     Status s = Run(args, *o);
     return s.ok() ? kExitOk : Fail(s);
   };
+}
+
+}  // namespace
+
+RunFn AddTrainDpoCommand(CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  a->kind = "dpo";
+  AddCommonFlags(sub, a.get());
+  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust")->capture_default_str();
+  sub.add_option("--beta", a->beta, "DPO beta")->capture_default_str();
+  sub.add_option("--label-smoothing", a->label_smoothing, "cDPO / robust label noise rate")->capture_default_str();
+  sub.add_option("--rpo-alpha", a->rpo_alpha, "Weight of the NLL on chosen completions (RPO); 0 = off")->capture_default_str();
+  sub.add_flag("--reference-free", a->reference_free, "Compare against a uniform reference (log-probs 0)");
+  sub.add_flag("--precompute-ref", a->precompute_ref, "Compute reference log-probs once, cache them in the run folder");
+  sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt (default max-length/2)");
+  sub.add_option("--truncation", a->truncation, "keep-end | keep-start (which part of a long prompt stays)")->capture_default_str();
+  sub.footer(R"(Data: TRL preference JSONL, one record per line:
+  {"prompt": "...", "chosen": "...", "rejected": "..."}
+  {"prompt": [{"role": "user", "content": "..."}], "chosen": [{"role": "assistant", "content": "..."}], "rejected": [...]}
+Writes OUT/config.json, data_report.json, metrics.jsonl (TRL key names), checkpoints/, adapter/ (PEFT), summary.json.
+
+Examples:
+  tenet train dpo --model base/ --data prefs/ --out runs/dpo1 --lora-r 16 --lora-alpha 32 --beta 0.1 --lr 5e-6 --epochs 3
+  tenet train dpo --resume runs/dpo1)");
+  return Runner(a);
+}
+
+RunFn AddTrainSftCommand(CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  a->kind = "sft";
+  a->lr = 2e-4;  // LoRA SFT's usual rate (PEFT/TRL examples); DPO's default is much lower
+  AddCommonFlags(sub, a.get());
+  sub.footer(R"(Data: JSONL, one record per line; the loss covers completion (assistant) tokens only:
+  {"prompt": "...", "completion": "..."}
+  {"messages": [{"role": "system", ...}, {"role": "user", ...}, {"role": "assistant", ...}, ...]}
+Writes OUT/config.json, data_report.json, metrics.jsonl (loss, mean_token_accuracy, num_tokens, ...), checkpoints/,
+adapter/ (PEFT), summary.json.
+
+Examples:
+  tenet train sft --model base/ --data sft.jsonl --out runs/sft1 --lora-r 16 --epochs 2
+  tenet train sft --resume runs/sft1)");
+  return Runner(a);
 }
 
 }  // namespace tenet::cli

@@ -1,4 +1,4 @@
-// Tenet's DPO numbers against the independent reference tests/reference/dpo_reference.py (python3-
+// Tenet's DPO and SFT numbers against the independent reference tests/reference/dpo_reference.py (python3-
 // torch; its own unmerged LoRA via W + s*B@A leaves, its own per-sequence forward, TRL's formulas):
 // per-pair log-probs, TRL metrics of a given adapter, the loss and the LoRA gradients of one step
 // for every loss variant, and merged weights. fp32, agreement to 1e-4 relative.
@@ -12,6 +12,7 @@
 #include "tenet/model/loader.h"
 #include "tenet/train/dpo_objective.h"
 #include "tenet/train/merge.h"
+#include "tenet/train/sft_objective.h"
 #include "test_util.h"
 
 namespace tenet {
@@ -27,7 +28,7 @@ double RelDiff(const torch::Tensor& got, const torch::Tensor& want) {
 
 std::string DpoReferenceScript() { return "/usr/bin/python3 " + testing::ShellQuote(testing::SourceDir() + "/tests/reference/dpo_reference.py"); }
 
-class DpoReference : public ::testing::Test {
+class TrainReference : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string log;
@@ -99,7 +100,7 @@ std::vector<Variant> Variants() {
   return v;
 }
 
-TEST_F(DpoReference, MetricsLossAndLoraGradientsMatchForEveryLoss) {
+TEST_F(TrainReference, MetricsLossAndLoraGradientsMatchForEveryLoss) {
   for (const Variant& v : Variants()) {
     SCOPED_TRACE(v.name);
     const std::string out = scratch_ + "/ref.json", grads = scratch_ + "/grads.safetensors";
@@ -145,7 +146,7 @@ TEST_F(DpoReference, MetricsLossAndLoraGradientsMatchForEveryLoss) {
   }
 }
 
-TEST_F(DpoReference, PerPairLogProbsMatch) {
+TEST_F(TrainReference, PerPairLogProbsMatch) {
   const std::string out = scratch_ + "/ref.json";
   auto r = testing::RunCommand(DpoReferenceScript() + " dpo --model " + testing::ShellQuote(model_dir_) + " --adapter " +
                                    testing::ShellQuote(adapter_dir_) + " --pairs " + testing::ShellQuote(scratch_ + "/pairs.json") +
@@ -174,7 +175,54 @@ TEST_F(DpoReference, PerPairLogProbsMatch) {
   }
 }
 
-TEST_F(DpoReference, MergedWeightsMatch) {
+TEST_F(TrainReference, SftLossAndLoraGradientsMatch) {
+  // The pairs' chosen completions as SFT examples: loss on the completion tokens only.
+  json data = json::array();
+  std::vector<SftExample> examples;
+  for (const auto& p : pairs_) {
+    data.push_back({{"prompt", p.prompt}, {"completion", p.chosen}});
+    SftExample e;
+    e.ids = p.prompt;
+    e.ids.insert(e.ids.end(), p.chosen.begin(), p.chosen.end());
+    e.loss.assign(p.prompt.size(), 0);
+    e.loss.resize(e.ids.size(), 1);
+    examples.push_back(e);
+  }
+  std::ofstream(scratch_ + "/sft.json") << data.dump();
+  const std::string out = scratch_ + "/sft_ref.json", grads = scratch_ + "/sft_grads.safetensors";
+  auto r = testing::RunCommand(DpoReferenceScript() + " sft --model " + testing::ShellQuote(model_dir_) + " --adapter " +
+                                   testing::ShellQuote(adapter_dir_) + " --data " + scratch_ + "/sft.json --out " + out +
+                                   " --grads " + grads,
+                               true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream f(out);
+  json want = json::parse(f);
+  auto model = Model();
+  std::vector<const SftExample*> batch;
+  for (const auto& e : examples) batch.push_back(&e);
+  json m;
+  auto loss = SftBatchLoss(*model, batch, &m);
+  ASSERT_TRUE(loss.ok()) << loss.status().ToString();
+  EXPECT_NEAR(loss->item<double>(), want["loss"].get<double>(), kTolerance * want["loss"].get<double>());
+  EXPECT_EQ(m["tokens"].get<int64_t>(), want["tokens"].get<int64_t>());
+  loss->backward();
+  auto ref_grads = TensorStore::OpenFile(grads);
+  ASSERT_TRUE(ref_grads.ok());
+  for (const auto& [path, linear] : model->linears()) {
+    if (!linear->has_lora()) continue;
+    auto a = (*ref_grads)->Get("base_model.model." + path + ".lora_A.weight");
+    auto b = (*ref_grads)->Get("base_model.model." + path + ".lora_B.weight");
+    ASSERT_TRUE(a.ok() && b.ok()) << path;
+    EXPECT_LT(RelDiff(linear->lora_a().grad(), *a), kTolerance) << path;
+    EXPECT_LT(RelDiff(linear->lora_b().grad(), *b), kTolerance) << path;
+  }
+  // Evaluation in two batches gives the same token-mean loss.
+  auto eval = EvaluateSft(*model, examples, 3);
+  ASSERT_TRUE(eval.ok());
+  EXPECT_NEAR((*eval)["loss"].get<double>(), want["loss"].get<double>(), kTolerance * want["loss"].get<double>());
+}
+
+TEST_F(TrainReference, MergedWeightsMatch) {
   const std::string want_path = scratch_ + "/merged_ref.safetensors";
   auto r = testing::RunCommand(DpoReferenceScript() + " merge --model " + testing::ShellQuote(model_dir_) + " --adapter " +
                                    testing::ShellQuote(adapter_dir_) + " --out " + want_path,
