@@ -7,6 +7,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "tenet/data/jsonl.h"
 #include "tenet/data/split.h"
 #include "tenet/util/file.h"
 
@@ -65,22 +66,14 @@ std::string PreferenceReport::Summary() const {
 Result<std::vector<PreferencePair>> LoadPreferenceFile(const std::string& path, const CompletionEncoder& encoder,
                                                        const PreferenceOptions& options, PreferenceReport* report) {
   if (options.max_length < 2) return Status::InvalidArgument("--max-length", "must be >= 2");
-  TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   const size_t max_len = static_cast<size_t>(options.max_length);
   const size_t prompt_floor =
       static_cast<size_t>(options.max_prompt_length > 0 ? std::min(options.max_prompt_length, options.max_length - 1)
                                                         : options.max_length / 2);
   std::vector<PreferencePair> out;
   std::set<std::tuple<std::vector<int32_t>, std::vector<int32_t>, std::vector<int32_t>>> seen;
-  std::istringstream lines(text);
-  std::string line;
-  for (int64_t n = 1; std::getline(lines, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  TENET_RETURN_IF_ERROR(ForEachJsonlObject(path, [&](const json& r, const std::string& where, int64_t n) -> Status {
     ++report->records;
-    const std::string where = path + ":" + std::to_string(n);
-    json r = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (r.is_discarded()) return Status::InvalidArgument(where, "not valid JSON (or not valid UTF-8)");
-    if (!r.is_object()) return Status::InvalidArgument(where, "must be a JSON object");
     for (const char* key : {"chosen", "rejected"}) {
       if (!r.contains(key)) return Status::InvalidArgument(where, std::string("missing \"") + key + "\"");
     }
@@ -99,11 +92,11 @@ Result<std::vector<PreferencePair>> LoadPreferenceFile(const std::string& path, 
     if (p.prompt.empty()) return Status::InvalidArgument(where, "the prompt has no tokens (nothing to condition on)");
     if (p.chosen == p.rejected) {
       ++report->identical;
-      continue;
+      return Status::OK();
     }
     if (!seen.emplace(p.prompt, p.chosen, p.rejected).second) {
       ++report->duplicates;
-      continue;
+      return Status::OK();
     }
     const size_t longer = std::max(p.chosen.size(), p.rejected.size());
     if (p.prompt.size() + longer > max_len) {
@@ -120,12 +113,13 @@ Result<std::vector<PreferencePair>> LoadPreferenceFile(const std::string& path, 
       }
       if (p.chosen == p.rejected) {  // truncation can make them equal
         ++report->identical;
-        continue;
+        return Status::OK();
       }
     }
     ++report->kept;
     out.push_back(std::move(p));
-  }
+    return Status::OK();
+  }));
   return out;
 }
 

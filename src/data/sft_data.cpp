@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "tenet/data/jsonl.h"
 #include "tenet/data/split.h"
 #include "tenet/util/file.h"
 
@@ -60,18 +61,10 @@ std::string SftReport::Summary() const {
 Result<std::vector<SftExample>> LoadSftFile(const std::string& path, const CompletionEncoder& encoder, int64_t max_length,
                                             SftReport* report) {
   if (max_length < 2) return Status::InvalidArgument("--max-length", "must be >= 2");
-  TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   std::vector<SftExample> out;
   std::set<std::vector<int32_t>> seen_ids;
-  std::istringstream lines(text);
-  std::string line;
-  for (int64_t n = 1; std::getline(lines, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  TENET_RETURN_IF_ERROR(ForEachJsonlObject(path, [&](const json& r, const std::string& where, int64_t n) -> Status {
     ++report->records;
-    const std::string where = path + ":" + std::to_string(n);
-    json r = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (r.is_discarded()) return Status::InvalidArgument(where, "not valid JSON (or not valid UTF-8)");
-    if (!r.is_object()) return Status::InvalidArgument(where, "must be a JSON object");
     SftExample e;
     if (r.contains("messages") && !r.contains("completion")) {
       auto enc = EncodeConversation(encoder, r["messages"]);
@@ -87,7 +80,7 @@ Result<std::vector<SftExample>> LoadSftFile(const std::string& path, const Compl
     e.line = n;
     if (!seen_ids.insert(e.ids).second) {
       ++report->duplicates;
-      continue;
+      return Status::OK();
     }
     if (static_cast<int64_t>(e.ids.size()) > max_length) {
       e.ids.resize(static_cast<size_t>(max_length));
@@ -98,12 +91,13 @@ Result<std::vector<SftExample>> LoadSftFile(const std::string& path, const Compl
     for (uint8_t l : e.loss) loss_tokens += l;
     if (loss_tokens == 0) {
       ++report->empty_after_truncation;
-      continue;
+      return Status::OK();
     }
     report->loss_tokens += loss_tokens;
     ++report->kept;
     out.push_back(std::move(e));
-  }
+    return Status::OK();
+  }));
   return out;
 }
 

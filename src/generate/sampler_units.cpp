@@ -323,18 +323,7 @@ class DistUnit : public SamplerUnit {
 
 }  // namespace
 
-float MaxOf(const float* x, size_t n) {
-  float lane[kLanes];
-  std::fill(lane, lane + kLanes, -kInf);
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (size_t j = 0; j < kLanes; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
-  }
-  float max = -kInf;
-  for (; i < n; ++i) max = x[i] > max ? x[i] : max;
-  for (size_t j = 0; j < kLanes; ++j) max = lane[j] > max ? lane[j] : max;
-  return max;
-}
+float MaxOf(const float* x, size_t n) { return RowMax(x, n); }  // NaN-free here, so RowMax's NaN rule is moot
 
 // The one loop that touches every token with real arithmetic: also built for AVX2 and picked at
 // load time (GCC function multiversioning). No FMA in either clone, so both give the same bits.
