@@ -8,6 +8,7 @@
 // (tenet::Trainer with the DPO objective, run folder in a temp dir, no evaluation, checkpoint only at the end).
 // Prints one JSON object.
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -83,7 +84,7 @@ double GemmFlopsPerSecond(torch::ScalarType dtype) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, dtype_name = "bfloat16", peer_logps = "selective";
+  std::string model, dtype_name = "bfloat16", peer_logps = "selective", profile;
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3;
   int threads = 2;
   bool peer = true, precompute_ref = false;
@@ -106,10 +107,11 @@ int main(int argc, char** argv) {
     else if (k == "--threads") threads = std::stoi(next());
     else if (k == "--peer-logps") peer_logps = next();
     else if (k == "--no-peer") peer = false;
+    else if (k == "--profile") profile = next();
     else if (k == "--precompute-ref") precompute_ref = true;
     else {
       std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
-                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--no-peer]\n";
+                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--no-peer] [--profile trace.json]\n";
       return 2;
     }
   }
@@ -163,10 +165,13 @@ int main(int argc, char** argv) {
   auto trainer = tenet::Trainer::Create(m, lora, tenet::MakeDpoObjective(data, {}, dpo), o, tmp + "/run", json::object(), false);
   Check(trainer.status());
   std::vector<double> stamps;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;  // op-level chrome trace of the steps
+  if (!profile.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
   auto t0 = Clock::now();
   Check((*trainer)->Train([&](const tenet::TrainProgress&) {
     stamps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }));
+  trace.reset();
   // The first step warms up (allocator, oneDNN primitives); the rest are timed.
   const double seconds = stamps.back() - stamps.front();
   const double seconds_per_step = seconds / static_cast<double>(steps);

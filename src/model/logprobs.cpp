@@ -1,10 +1,17 @@
 // Completion log-probabilities. See tenet/model/logprobs.h.
 #include "tenet/model/logprobs.h"
 
+#include "head_logprobs.h"
+
 namespace tenet {
 
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
                             int64_t chunk, TokenLogitStats* stats) {
+  const torch::Tensor& head = model.lm_head_weight();
+  if (hidden.device().is_cpu() && hidden.scalar_type() == head.scalar_type() &&
+      (head.scalar_type() == torch::kFloat32 || head.scalar_type() == torch::kBFloat16)) {
+    return head_logprobs::TokenLogProbs(hidden, head, targets.to(torch::kCPU), chunk, stats);
+  }
   std::vector<torch::Tensor> parts;
   const int64_t n = hidden.size(0);
   for (int64_t s = 0; s < n; s += chunk) {
@@ -16,7 +23,7 @@ torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden
     if (stats != nullptr) {
       torch::NoGradGuard no_grad;
       stats->logit_mean_sum += logits.mean(-1).sum().item<double>();
-      stats->argmax_hits += logits.argmax(-1).eq(target).sum().item<int64_t>();
+      if (stats->count_argmax_hits) stats->argmax_hits += logits.argmax(-1).eq(target).sum().item<int64_t>();
     }
   }
   if (parts.empty()) return torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat32).device(hidden.device()));

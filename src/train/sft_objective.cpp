@@ -73,6 +73,7 @@ Result<torch::Tensor> SftBatchLoss(LlamaForCausalLM& model, const std::vector<co
   TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(ids));                 // (B, T, C)
   torch::Tensor rows = hidden.reshape({-1, hidden.size(-1)}).index_select(0, torch::tensor(index).to(dev));  // (N, C)
   TokenLogitStats stats;
+  stats.count_argmax_hits = metrics != nullptr;
   torch::Tensor logps = TokenLogProbs(model, rows, torch::tensor(target).to(dev), 128, &stats);  // (N,)
   torch::Tensor loss = -logps.mean();
   if (metrics != nullptr) {

@@ -65,6 +65,8 @@ class LlamaForCausalLM : public torch::nn::Module {
   torch::Tensor Logits(const torch::Tensor& hidden);
 
   const ModelConfig& config() const { return config_; }
+  // The output head (V, C): lm_head.weight, or the embedding when tied. Frozen.
+  const torch::Tensor& lm_head_weight() const { return lm_head_; }
   torch::ScalarType dtype() const { return options_.dtype; }
   torch::Device device() const { return options_.device; }
 

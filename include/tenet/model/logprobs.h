@@ -16,10 +16,13 @@ namespace tenet {
 // Side figures of the logits that TRL reports, gathered while they exist (no gradients).
 struct TokenLogitStats {
   double logit_mean_sum = 0;  // sum over rows of the mean logit over V (TRL's logits/chosen)
-  int64_t argmax_hits = 0;    // rows whose most likely token is the target (mean_token_accuracy)
+  bool count_argmax_hits = false;  // set to have argmax_hits counted (one more pass over the logits)
+  int64_t argmax_hits = 0;         // rows whose most likely token is the target (mean_token_accuracy)
 };
 
 // hidden (N, C), targets (N,) int64 -> log p(target) (N,) fp32, differentiable when hidden is.
+// On the CPU the gradient is hand-written (src/model/head_logprobs.h): it recomputes the chunk's
+// logits instead of keeping (N, V) fp32 copies for autograd.
 // Logits exist for at most `chunk` rows at a time (chunk x V fp32), which bounds memory on a 128k
 // vocabulary (128 rows is also oneDNN's fastest shape for the bench preset's head on this CPU).
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,

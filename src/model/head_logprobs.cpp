@@ -1,0 +1,196 @@
+// Output-head log-probs with a recomputing backward. See head_logprobs.h.
+//
+// The row loops go through a small fp32 buffer per block so that GCC vectorizes each step, and are
+// built for AVX-512, AVX2 and the baseline (function multiversioning), like the samplers' kernels.
+#include "head_logprobs.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+#include <bit>
+#include <cmath>
+#include <limits>
+
+#include "tenet/util/fast_exp.h"
+
+#define TENET_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#define TENET_INLINE __attribute__((always_inline)) inline
+
+namespace tenet::head_logprobs {
+namespace {
+
+constexpr size_t kBlock = 256;
+constexpr size_t kLanes = 8;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+TENET_INLINE void Widen(const float* x, size_t n, float* out) { std::copy(x, x + n, out); }
+TENET_INLINE void Widen(const uint16_t* x, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = std::bit_cast<float>(static_cast<uint32_t>(x[i]) << 16);
+}
+TENET_INLINE void Narrow(const float* x, size_t n, float* out) { std::copy(x, x + n, out); }
+// fp32 -> bf16 bits, round to nearest even (as c10::BFloat16); values here are finite.
+TENET_INLINE void Narrow(const float* x, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t u = std::bit_cast<uint32_t>(x[i]);
+    out[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}
+
+struct RowForward {
+  float lse = 0, target_logit = 0;
+  double sum = 0;  // of the logits, for the mean-logit metric
+};
+
+// One row of logits x (V): log-sum-exp, the target's logit, the row sum.
+template <typename T>
+TENET_INLINE RowForward ForwardRowImpl(const T* x, size_t V, int64_t target) {
+  alignas(64) float buf[kBlock];
+  float max = -kInf;
+  double sum = 0;
+  for (size_t b = 0; b < V; b += kBlock) {
+    const size_t len = std::min(kBlock, V - b);
+    Widen(x + b, len, buf);
+    float lane[kLanes];
+    std::fill(lane, lane + kLanes, -kInf);
+    double s[kLanes] = {};
+    size_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      for (size_t j = 0; j < kLanes; ++j) {
+        lane[j] = buf[i + j] > lane[j] ? buf[i + j] : lane[j];
+        s[j] += static_cast<double>(buf[i + j]);
+      }
+    }
+    for (; i < len; ++i) max = buf[i] > max ? buf[i] : max, sum += buf[i];
+    for (size_t j = 0; j < kLanes; ++j) max = lane[j] > max ? lane[j] : max, sum += s[j];
+  }
+  double total = 0;
+  for (size_t b = 0; b < V; b += kBlock) {
+    const size_t len = std::min(kBlock, V - b);
+    Widen(x + b, len, buf);
+    for (size_t i = 0; i < len; ++i) buf[i] = FastExp(buf[i] - max);
+    double s[kLanes] = {};
+    size_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      for (size_t j = 0; j < kLanes; ++j) s[j] += static_cast<double>(buf[i + j]);
+    }
+    for (; i < len; ++i) total += buf[i];
+    for (size_t j = 0; j < kLanes; ++j) total += s[j];
+  }
+  RowForward r;
+  r.lse = max + static_cast<float>(std::log(total));
+  Widen(x + target, 1, buf);
+  r.target_logit = buf[0];
+  r.sum = sum;
+  return r;
+}
+
+// d logits of one row: g * (onehot(target) - exp(x - lse)), written in the logits' dtype.
+template <typename T>
+TENET_INLINE void BackwardRowImpl(const T* x, size_t V, int64_t target, float lse, float g, T* out) {
+  alignas(64) float buf[kBlock];
+  const float minus_g = -g;
+  for (size_t b = 0; b < V; b += kBlock) {
+    const size_t len = std::min(kBlock, V - b);
+    Widen(x + b, len, buf);
+    for (size_t i = 0; i < len; ++i) buf[i] = minus_g * FastExp(buf[i] - lse);
+    if (static_cast<size_t>(target) >= b && static_cast<size_t>(target) < b + len) buf[target - static_cast<int64_t>(b)] += g;
+    Narrow(buf, len, out + b);
+  }
+}
+
+TENET_ROW_KERNEL RowForward ForwardRow(const float* x, size_t V, int64_t t) { return ForwardRowImpl(x, V, t); }
+TENET_ROW_KERNEL RowForward ForwardRow(const uint16_t* x, size_t V, int64_t t) { return ForwardRowImpl(x, V, t); }
+TENET_ROW_KERNEL void BackwardRow(const float* x, size_t V, int64_t t, float lse, float g, float* out) {
+  BackwardRowImpl(x, V, t, lse, g, out);
+}
+TENET_ROW_KERNEL void BackwardRow(const uint16_t* x, size_t V, int64_t t, float lse, float g, uint16_t* out) {
+  BackwardRowImpl(x, V, t, lse, g, out);
+}
+
+// Raw row pointer of a contiguous (rows, V) fp32 or bf16 tensor.
+template <typename F>
+void WithRows(const torch::Tensor& t, F&& f) {
+  if (t.scalar_type() == torch::kBFloat16) {
+    f(reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()));
+  } else {
+    f(t.data_ptr<float>());
+  }
+}
+
+class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& head,
+                               const torch::Tensor& targets, int64_t chunk, bool keep_logits, TokenLogitStats* stats) {
+    const int64_t N = hidden.size(0), V = head.size(0);
+    torch::Tensor lse = torch::empty({N}, torch::kFloat32), logp = torch::empty({N}, torch::kFloat32);
+    // With gradients wanted, all (N, V) logits stay for the backward (in the head's dtype: 2 bytes
+    // each for bf16), which then needs no second GEMM; otherwise one chunk at a time.
+    torch::Tensor all = keep_logits ? torch::empty({N, V}, head.options()) : torch::Tensor();
+    const int64_t* tgt = targets.data_ptr<int64_t>();
+    float* lse_p = lse.data_ptr<float>();
+    float* logp_p = logp.data_ptr<float>();
+    std::vector<double> row_sums(static_cast<size_t>(N));
+    for (int64_t s = 0; s < N; s += chunk) {
+      const int64_t len = std::min(chunk, N - s);
+      torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : torch::empty({len, V}, head.options());  // (len, V)
+      at::mm_out(logits, hidden.narrow(0, s, len), head.t());  // narrow rows of a contiguous tensor: contiguous
+      WithRows(logits, [&](auto* rows) {
+        at::parallel_for(0, len, 1, [&](int64_t b, int64_t e) {
+          for (int64_t r = b; r < e; ++r) {
+            const RowForward f = ForwardRow(rows + r * V, static_cast<size_t>(V), tgt[s + r]);
+            lse_p[s + r] = f.lse;
+            logp_p[s + r] = f.target_logit - f.lse;
+            row_sums[static_cast<size_t>(s + r)] = f.sum;
+          }
+        });
+      });
+      if (stats != nullptr && stats->count_argmax_hits) {
+        stats->argmax_hits += logits.argmax(-1).eq(targets.narrow(0, s, len)).sum().item<int64_t>();
+      }
+    }
+    if (stats != nullptr) {
+      for (double v : row_sums) stats->logit_mean_sum += v / static_cast<double>(V);
+    }
+    ctx->save_for_backward({hidden, head, targets, lse, all});
+    ctx->saved_data["chunk"] = chunk;
+    return logp;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &hidden = saved[0], &head = saved[1], &targets = saved[2], &lse = saved[3];
+    torch::Tensor all = saved[4];
+    const int64_t chunk = ctx->saved_data["chunk"].toInt();
+    const torch::Tensor g = grads[0].to(torch::kFloat32).contiguous();
+    const int64_t N = hidden.size(0), V = head.size(0);
+    const int64_t* tgt = targets.data_ptr<int64_t>();
+    const float* gp = g.data_ptr<float>();
+    const float* lp = lse.data_ptr<float>();
+    if (!all.defined()) {  // forward ran without keeping logits (gradients switched on later): recompute
+      all = torch::empty({N, V}, head.options());
+      for (int64_t s = 0; s < N; s += chunk) {
+        torch::Tensor rows = all.narrow(0, s, std::min(chunk, N - s));
+        at::mm_out(rows, hidden.narrow(0, s, std::min(chunk, N - s)), head.t());
+      }
+    }
+    // d logits overwrite the logits row by row (each row is read once, then written), then one GEMM.
+    WithRows(all, [&](auto* rows) {
+      at::parallel_for(0, N, 1, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) BackwardRow(rows + r * V, static_cast<size_t>(V), tgt[r], lp[r], gp[r], rows + r * V);
+      });
+    });
+    return {torch::mm(all, head), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor TokenLogProbs(const torch::Tensor& hidden, const torch::Tensor& head, const torch::Tensor& targets,
+                            int64_t chunk, TokenLogitStats* stats) {
+  const bool keep = torch::GradMode::is_enabled() && hidden.requires_grad();
+  return HeadLogProbFn::apply(hidden.contiguous(), head, targets.contiguous(), chunk, keep, stats);
+}
+
+}  // namespace tenet::head_logprobs

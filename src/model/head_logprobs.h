@@ -1,0 +1,22 @@
+// Private to src/model: log p(target) under the output head with a hand-written backward, used by
+// TokenLogProbs on the CPU. Autograd through linear -> fp32 cast -> logsumexp -> gather keeps a
+// (N, V) fp32 copy per chunk and walks it ~8 times (logsumexp alone allocates three temporaries);
+// here the forward keeps the (N, V) logits in the head's dtype (only when a gradient is wanted) and
+// the (N,) log-sum-exp, and the backward overwrites the logits with d logits = g (onehot - softmax)
+// in one pass per row, then runs one GEMM.
+//
+// Shapes: N rows, C hidden, V vocab.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "tenet/model/logprobs.h"
+
+namespace tenet::head_logprobs {
+
+// hidden (N, C) and head (V, C) of one dtype (fp32 or bf16) on the CPU, targets (N,) int64 ->
+// log p (N,) fp32, differentiable w.r.t. hidden (the head is frozen).
+torch::Tensor TokenLogProbs(const torch::Tensor& hidden, const torch::Tensor& head, const torch::Tensor& targets,
+                            int64_t chunk, TokenLogitStats* stats);
+
+}  // namespace tenet::head_logprobs
