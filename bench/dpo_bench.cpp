@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   std::string model, dtype_name = "bfloat16", peer_logps = "selective", profile;
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3;
   int threads = 2;
-  bool peer = true, precompute_ref = false;
+  bool peer = true, precompute_ref = false, checkpointing = false;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     auto next = [&]() -> std::string {
@@ -109,9 +109,10 @@ int main(int argc, char** argv) {
     else if (k == "--no-peer") peer = false;
     else if (k == "--profile") profile = next();
     else if (k == "--precompute-ref") precompute_ref = true;
+    else if (k == "--gradient-checkpointing") checkpointing = true;
     else {
       std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
-                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--no-peer] [--profile trace.json]\n";
+                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--gradient-checkpointing] [--no-peer] [--profile trace.json]\n";
       return 2;
     }
   }
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
   auto loaded = tenet::LoadModel(model, lo);
   Check(loaded.status());
   auto& m = *loaded->model;
+  m.SetGradientCheckpointing(checkpointing);
   const auto& config = loaded->config;
 
   tenet::LoraConfig lora;
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
               {"lora_r", lora_r},
               {"steps_timed", steps},
               {"precompute_ref", precompute_ref},
+              {"gradient_checkpointing", checkpointing},
               {"tenet",
                {{"seconds_per_step", seconds_per_step},
                 {"pairs_per_s", static_cast<double>(pairs) / seconds_per_step},

@@ -31,13 +31,13 @@ struct TrainArgs {
   double lora_alpha = 32, lora_dropout = 0.05, beta = 0.1, label_smoothing = 0, rpo_alpha = 0, lr = 5e-6;
   double warmup_ratio = 0, max_grad_norm = 1.0, weight_decay = 0, test_fraction = 0;
   uint64_t seed = 42, split_seed = 0;
-  bool rslora = false, reference_free = false, precompute_ref = false;
+  bool rslora = false, reference_free = false, precompute_ref = false, gradient_checkpointing = false;
   RuntimeOptions rt;
   NLOHMANN_DEFINE_TYPE_INTRUSIVE(TrainArgs, kind, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
                                  lora_r, epochs, max_steps, batch_pairs, grad_accum, max_length, max_prompt_length,
                                  warmup_steps, save_every, eval_every, lora_alpha, lora_dropout, beta, label_smoothing,
                                  rpo_alpha, lr, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
-                                 rslora, reference_free, precompute_ref)
+                                 rslora, reference_free, precompute_ref, gradient_checkpointing)
 };
 
 std::string Duration(double s) {
@@ -148,6 +148,7 @@ Status Run(TrainArgs a, const Resolved& o) {
   }
 
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
+  loaded.model->SetGradientCheckpointing(a.gradient_checkpointing);
   LoraConfig lora;
   if (!a.adapter.empty()) {
     TENET_ASSIGN_OR_RETURN(LoraAdapter existing, LoadPeftAdapter(a.adapter));
@@ -218,6 +219,8 @@ void AddCommonFlags(CLI::App& sub, TrainArgs* a) {
   sub.add_option("--max-grad-norm", a->max_grad_norm, "Clip the global gradient norm; 0 = off")->capture_default_str();
   sub.add_option("--weight-decay", a->weight_decay, "AdamW weight decay")->capture_default_str();
   sub.add_option("--seed", a->seed, "Seed for LoRA init, data order and dropout")->capture_default_str();
+  sub.add_flag("--gradient-checkpointing", a->gradient_checkpointing,
+               "Recompute layer activations in the backward pass: less memory on long sequences, ~1 more forward");
   sub.add_option("--save-every", a->save_every, "Checkpoint every N steps (default: each epoch)");
   sub.add_option("--eval-every", a->eval_every, "Evaluate on the test data every N steps (default: each epoch)");
   AddRuntimeFlags(sub, &a->rt);

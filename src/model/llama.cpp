@@ -2,6 +2,8 @@
 // (eager attention path).
 #include "tenet/model/llama.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -81,6 +83,42 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     return x1 + m;
   }
 };
+
+namespace {
+
+// One decoder layer run without keeping its activations (gradient checkpointing): the forward
+// runs under no-grad and keeps the layer input and the CPU RNG state; the backward restores that
+// state (so dropout draws the same masks), recomputes the layer with gradients and back-propagates
+// through it, which also accumulates the gradients of the layer's trainable (LoRA) weights.
+class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
+                               const torch::Tensor& sin, const torch::Tensor& bias, LlamaForCausalLM::Layer* layer) {
+    torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+    ctx->save_for_backward({x, cos, sin, bias, rng});
+    ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    return layer->forward(x, cos, sin, bias, nullptr);  // autograd is off inside a custom forward
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto* layer = reinterpret_cast<LlamaForCausalLM::Layer*>(ctx->saved_data["layer"].toInt());
+    auto generator = at::detail::getDefaultCPUGenerator();
+    torch::Tensor outer_rng = generator.get_state();
+    generator.set_state(saved[4]);
+    torch::Tensor x = saved[0].detach().requires_grad_(true);
+    torch::Tensor y;
+    {
+      torch::AutoGradMode enable(true);
+      y = layer->forward(x, saved[1], saved[2], saved[3], nullptr);
+    }
+    generator.set_state(outer_rng);
+    torch::autograd::backward({y}, {grads[0]});
+    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
 
 std::vector<TensorSpec> LlamaForCausalLM::ExpectedTensors(const ModelConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
@@ -230,7 +268,13 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
                            .masked_fill(allow.to(dev).logical_not().view({B, 1, 1, T, S}), lowest);
   auto [cos, sin] = RopeCosSin(inv_freq_, pos, options_.dtype);
   torch::Tensor x = torch::embedding(embed_, ids);  // (B, T, C)
-  for (auto& layer : layers_) x = layer->forward(x, cos, sin, bias, cache);
+  const bool checkpoint = checkpointing_ && cache == nullptr && torch::GradMode::is_enabled();
+  // A custom autograd function only records itself when an input needs a gradient; the trainable
+  // weights live inside the layers, so the (frozen) embedding output is made to need one.
+  if (checkpoint && !x.requires_grad()) x = x.detach().requires_grad_(true);
+  for (auto& layer : layers_) {
+    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get()) : layer->forward(x, cos, sin, bias, cache);
+  }
   if (cache != nullptr) cache->Advance(T);
   return RmsNorm(x, norm_, config_.rms_norm_eps);
 }

@@ -222,7 +222,7 @@ TEST_F(TrainCli, SftLearnsAssistantTurnsAndResumesAfterKill) {
       f << json{{"messages", m}}.dump() << "\n";
     }
   }
-  const std::string args = "--data " + dir_ + "/sft.jsonl --test-fraction 0.25 --max-steps 30 --batch-size 4 --lr 3e-3 --eval-every 10 --save-every 5";
+  const std::string args = "--data " + dir_ + "/sft.jsonl --test-fraction 0.25 --max-steps 30 --batch-size 4 --lr 3e-3 --eval-every 10 --save-every 5 --gradient-checkpointing";
   auto r = RunCommand(Tenet("train sft --model " + *model_ + " --out " + dir_ + "/sft --dtype float32 --threads 2 " + args), true);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::vector<json> evals, steps;

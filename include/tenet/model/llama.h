@@ -76,6 +76,12 @@ class LlamaForCausalLM : public torch::nn::Module {
   void SetLoraEnabled(bool enabled);
   // Number of base parameters (adapters excluded).
   int64_t num_base_parameters() const;
+  // Gradient checkpointing (Chen et al. 2016, arXiv 1604.06174) for training on long sequences:
+  // when on and gradients are being recorded, each decoder layer keeps only its input; its
+  // activations are recomputed during the backward pass (with the same dropout masks). Exact:
+  // losses and gradients are those of the plain forward. Costs about one more forward pass.
+  void SetGradientCheckpointing(bool on) { checkpointing_ = on; }
+  bool gradient_checkpointing() const { return checkpointing_; }
 
   struct Layer;
 
@@ -90,6 +96,7 @@ class LlamaForCausalLM : public torch::nn::Module {
   torch::Tensor inv_freq_;  // (D/2,) fp32
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<std::pair<std::string, std::shared_ptr<Linear>>> linears_;
+  bool checkpointing_ = false;
 };
 
 // RMSNorm as HF computes it: normalize in fp32, cast back, then scale. x (..., C), weight (C,).
