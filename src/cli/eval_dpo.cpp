@@ -15,7 +15,7 @@ using json = nlohmann::json;
 
 struct EvalArgs {
   std::string model, adapter, data, out, tokenizer, loss = "sigmoid", truncation = "keep-end";
-  double beta = 0.1, label_smoothing = 0, rpo_alpha = 0;
+  double beta = 0.1, label_smoothing = 0, rpo_alpha = 0, simpo_gamma = 0.5;
   bool reference_free = false;
   int64_t batch_pairs = 8, max_length = 1024, max_prompt_length = 0;
   RuntimeOptions rt;
@@ -28,6 +28,7 @@ Status Run(const EvalArgs& a) {
   loss.label_smoothing = a.label_smoothing;
   loss.rpo_alpha = a.rpo_alpha;
   loss.reference_free = a.reference_free;
+  loss.simpo_gamma = a.simpo_gamma;
   TENET_RETURN_IF_ERROR(ValidateDpoLossOptions(loss));
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
   TENET_ASSIGN_OR_RETURN(auto encoder, CompletionEncoder::Create(*tok));
@@ -56,11 +57,12 @@ RunFn AddEvalDpoCommand(CLI::App& sub) {
   sub.add_option("--data", a->data, "Preference JSONL")->required();
   sub.add_option("--out", a->out, "Write the JSON here instead of stdout");
   sub.add_option("--tokenizer", a->tokenizer, "Tokenizer folder (default: the model folder)");
-  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust")->capture_default_str();
+  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust | simpo | orpo")->capture_default_str();
   sub.add_option("--beta", a->beta, "DPO beta")->capture_default_str();
   sub.add_option("--label-smoothing", a->label_smoothing, "cDPO / robust label noise rate")->capture_default_str();
   sub.add_option("--rpo-alpha", a->rpo_alpha, "Weight of the NLL term")->capture_default_str();
   sub.add_flag("--reference-free", a->reference_free, "Reference log-probs 0");
+  sub.add_option("--simpo-gamma", a->simpo_gamma, "SimPO target margin")->capture_default_str();
   sub.add_option("--batch-pairs", a->batch_pairs, "Pairs per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   sub.add_option("--max-length", a->max_length, "Prompt + completion tokens per side")->capture_default_str();
   sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt");

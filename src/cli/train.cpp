@@ -28,7 +28,7 @@ struct TrainArgs {
   std::string schedule = "linear", resume;
   int64_t lora_r = 16, epochs = 1, max_steps = 0, batch_pairs = 8, grad_accum = 1, max_length = 1024, max_prompt_length = 0;
   int64_t warmup_steps = 0, save_every = 0, eval_every = 0;
-  double lora_alpha = 32, lora_dropout = 0.05, beta = 0.1, label_smoothing = 0, rpo_alpha = 0, lr = 5e-6;
+  double lora_alpha = 32, lora_dropout = 0.05, beta = 0.1, label_smoothing = 0, rpo_alpha = 0, lr = 5e-6, simpo_gamma = 0.5;
   double warmup_ratio = 0, max_grad_norm = 1.0, weight_decay = 0, test_fraction = 0;
   uint64_t seed = 42, split_seed = 0;
   bool rslora = false, reference_free = false, precompute_ref = false, gradient_checkpointing = false;
@@ -36,7 +36,7 @@ struct TrainArgs {
   NLOHMANN_DEFINE_TYPE_INTRUSIVE(TrainArgs, kind, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
                                  lora_r, epochs, max_steps, batch_pairs, grad_accum, max_length, max_prompt_length,
                                  warmup_steps, save_every, eval_every, lora_alpha, lora_dropout, beta, label_smoothing,
-                                 rpo_alpha, lr, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
+                                 rpo_alpha, lr, simpo_gamma, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
                                  rslora, reference_free, precompute_ref, gradient_checkpointing)
 };
 
@@ -64,6 +64,7 @@ Result<Resolved> ResolveOptions(const TrainArgs& a) {
   r.dpo.loss.label_smoothing = a.label_smoothing;
   r.dpo.loss.rpo_alpha = a.rpo_alpha;
   r.dpo.loss.reference_free = a.reference_free;
+  r.dpo.loss.simpo_gamma = a.simpo_gamma;
   r.dpo.precompute_ref = a.precompute_ref;
   TENET_RETURN_IF_ERROR(ValidateDpoLossOptions(r.dpo.loss));
   TrainOptions& o = r.train;
@@ -252,11 +253,12 @@ RunFn AddTrainDpoCommand(CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
   a->kind = "dpo";
   AddCommonFlags(sub, a.get());
-  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust")->capture_default_str();
+  sub.add_option("--loss", a->loss, "sigmoid | hinge | ipo | robust | simpo | orpo")->capture_default_str();
   sub.add_option("--beta", a->beta, "DPO beta")->capture_default_str();
   sub.add_option("--label-smoothing", a->label_smoothing, "cDPO / robust label noise rate")->capture_default_str();
   sub.add_option("--rpo-alpha", a->rpo_alpha, "Weight of the NLL on chosen completions (RPO); 0 = off")->capture_default_str();
   sub.add_flag("--reference-free", a->reference_free, "Compare against a uniform reference (log-probs 0)");
+  sub.add_option("--simpo-gamma", a->simpo_gamma, "SimPO target margin")->capture_default_str();
   sub.add_flag("--precompute-ref", a->precompute_ref, "Compute reference log-probs once, cache them in the run folder");
   sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt (default max-length/2)");
   sub.add_option("--truncation", a->truncation, "keep-end | keep-start (which part of a long prompt stays)")->capture_default_str();

@@ -69,8 +69,8 @@ BatchLoss ComputeLoss(const BatchLogps& policy, const PairLogps& reference, cons
   BatchLoss b;
   b.terms = DpoLoss(policy.logps, reference, o);
   b.loss = b.terms.losses.mean();
-  if (o.rpo_alpha > 0) {
-    b.loss = b.loss + o.rpo_alpha * -policy.chosen_token_logps.mean();
+  if (NllWeight(o) > 0) {
+    b.loss = b.loss + NllWeight(o) * -policy.chosen_token_logps.mean();
   }
   return b;
 }
@@ -98,14 +98,14 @@ Result<json> EvaluateDpo(LlamaForCausalLM& model, const std::vector<TokenizedPai
     TENET_ASSIGN_OR_RETURN(PairBatch batch, BuildSharedPairBatch(chunk));
     TENET_ASSIGN_OR_RETURN(BatchLogps policy, ComputeBatchLogps(model, batch));
     PairLogps reference;
-    if (!loss.reference_free) {
+    if (NeedsReference(loss)) {
       TENET_ASSIGN_OR_RETURN(reference, ReferenceLogps(model, batch));
     }
     BatchLoss b = ComputeLoss(policy, reference, loss);
     sums.Add(b.terms, policy);
   }
   model.train(was_training);
-  return sums.ToJson("", loss.rpo_alpha);
+  return sums.ToJson("", NllWeight(loss));
 }
 
 Result<torch::Tensor> DpoBatchLoss(LlamaForCausalLM& model, const std::vector<TokenizedPair>& pairs,
@@ -113,7 +113,7 @@ Result<torch::Tensor> DpoBatchLoss(LlamaForCausalLM& model, const std::vector<To
   TENET_RETURN_IF_ERROR(ValidateDpoLossOptions(loss));
   TENET_ASSIGN_OR_RETURN(PairBatch batch, BuildSharedPairBatch(pairs));
   PairLogps reference;
-  if (!loss.reference_free) {
+  if (NeedsReference(loss)) {
     TENET_ASSIGN_OR_RETURN(reference, ReferenceLogps(model, batch));
   }
   TENET_ASSIGN_OR_RETURN(BatchLogps policy, ComputeBatchLogps(model, batch));
@@ -136,11 +136,12 @@ class DpoObjective : public Objective {
             {"label_smoothing", o_.loss.label_smoothing},
             {"rpo_alpha", o_.loss.rpo_alpha},
             {"reference_free", o_.loss.reference_free},
+            {"simpo_gamma", o_.loss.simpo_gamma},
             {"precompute_ref", o_.precompute_ref}};
   }
 
   Status Prepare(LlamaForCausalLM& model, const std::string& run_dir, int64_t batch_pairs) override {
-    if (!o_.precompute_ref || o_.loss.reference_free) return Status::OK();
+    if (!o_.precompute_ref || !NeedsReference(o_.loss)) return Status::OK();
     const std::string path = run_dir + "/ref_logps.json";
     ref_cache_.clear();
     if (FileExists(path)) {  // a resumed run reuses its cache
@@ -174,7 +175,7 @@ class DpoObjective : public Objective {
     for (size_t i : indices) pairs.push_back(train_[i]);
     TENET_ASSIGN_OR_RETURN(PairBatch batch, BuildSharedPairBatch(pairs));
     PairLogps reference;
-    if (!o_.loss.reference_free) {
+    if (NeedsReference(o_.loss)) {
       if (ref_cache_.empty()) {
         TENET_ASSIGN_OR_RETURN(reference, ReferenceLogps(model, batch));
       } else {
@@ -192,7 +193,7 @@ class DpoObjective : public Objective {
     return b.loss;
   }
 
-  json Metrics() const override { return sums_.ToJson("", o_.loss.rpo_alpha); }
+  json Metrics() const override { return sums_.ToJson("", NllWeight(o_.loss)); }
 
   Result<json> Evaluate(LlamaForCausalLM& model, int64_t batch_pairs) override {
     return EvaluateDpo(model, test_, o_.loss, batch_pairs);

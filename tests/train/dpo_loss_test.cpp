@@ -113,5 +113,34 @@ TEST(DpoLossTest, OptionsAreValidated) {
   EXPECT_FALSE(ParseDpoLossType("simpo2").ok());
 }
 
+TEST(DpoLossTest, SimpoUsesAveragedPolicyLogProbsAndAMargin) {
+  // Averages: c {-5, -5}, r {-3.5, -9}: z = {-1.5, 4}. beta 2, gamma 1: -logsigmoid(2 z - 1).
+  PairLogps policy = Logps({-10, -20}, {-14, -18}, {2, 4}, {4, 2});
+  PairLogps ref = Logps({0, 0}, {0, 0}, {2, 4}, {4, 2});  // ignored
+  DpoLossOptions o;
+  o.type = DpoLossType::kSimpo;
+  o.beta = 2;
+  o.simpo_gamma = 1;
+  EXPECT_FALSE(NeedsReference(o));
+  auto t = DpoLoss(policy, ref, o);
+  EXPECT_NEAR(t.losses[0].item<double>(), -LogSigmoid(-4), 1e-12);
+  EXPECT_NEAR(t.losses[1].item<double>(), -LogSigmoid(7), 1e-12);
+  EXPECT_NEAR(t.chosen_rewards[0].item<double>(), -10.0, 1e-12);  // beta * averaged policy log-prob
+}
+
+TEST(DpoLossTest, OrpoIsMinusBetaLogSigmoidOfTheLogOddsRatio) {
+  // Averages c = log 0.5, r = log 0.25: odds 1 and 1/3, log odds ratio = log 3.
+  PairLogps policy = Logps({2 * std::log(0.5)}, {3 * std::log(0.25)}, {2}, {3});
+  DpoLossOptions o;
+  o.type = DpoLossType::kOrpo;
+  o.beta = 0.1;
+  EXPECT_EQ(NllWeight(o), 1.0);
+  auto t = DpoLoss(policy, policy, o);
+  EXPECT_NEAR(t.losses[0].item<double>(), -0.1 * LogSigmoid(std::log(3.0)), 1e-12);  // = 0.1 * log(4/3)
+  EXPECT_NEAR(t.losses[0].item<double>(), 0.1 * std::log(4.0 / 3.0), 1e-12);
+  o.rpo_alpha = 0.5;
+  EXPECT_FALSE(ValidateDpoLossOptions(o).ok());
+}
+
 }  // namespace
 }  // namespace tenet

@@ -150,5 +150,28 @@ TEST(DpoTrainerTest, StartingFromAnAdapterContinuesFromItsWeights) {
   }
 }
 
+TEST(DpoTrainerTest, SimpoAndOrpoTrainWithoutAReferenceModel) {
+  const std::string dir = testing::ScratchDir();
+  for (DpoLossType type : {DpoLossType::kSimpo, DpoLossType::kOrpo}) {
+    auto model = TinyModel(Lora());
+    TrainOptions o;
+    o.batch_size = 4;
+    o.learning_rate = 1e-2;
+    o.epochs = 4;
+    DpoObjectiveOptions dpo;
+    dpo.loss.type = type;
+    dpo.loss.beta = type == DpoLossType::kSimpo ? 2.0 : 0.1;
+    const std::string run = dir + "/" + DpoLossTypeName(type);
+    auto t = Trainer::Create(*model, Lora(), MakeDpoObjective(Pairs(12), {}, dpo), o, run, json::object(), false);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    ASSERT_TRUE((*t)->Train().ok());
+    auto lines = testing::ParseJsonLines(*ReadFile(run + "/metrics.jsonl"));
+    ASSERT_EQ(lines.size(), 12u);
+    EXPECT_GT(lines.back()["rewards/margins"].get<double>(), lines.front()["rewards/margins"].get<double>()) << DpoLossTypeName(type);
+    EXPECT_LT(lines.back()["loss"].get<double>(), lines.front()["loss"].get<double>()) << DpoLossTypeName(type);
+    EXPECT_EQ(lines.back().contains("nll_loss"), type == DpoLossType::kOrpo);
+  }
+}
+
 }  // namespace
 }  // namespace tenet

@@ -10,6 +10,12 @@
 //   hinge    relu(1 - b z)                                  SLiC, Zhao et al. 2023 (arXiv 2305.10425)
 //   ipo      (z - 1 / (2 b))^2, with log-probs averaged over completion tokens first
 //            (Azar et al. 2023, arXiv 2310.12036; TRL averages for IPO only)
+//   simpo    -logsigmoid(b (c - r) - gamma)(1 - ls) - logsigmoid(-(b (c - r) - gamma)) ls, with c, r
+//            the policy's length-averaged log-probs and no reference model (Meng et al. 2024,
+//            arXiv 2405.14734; TRL's CPOTrainer loss_type="simpo")
+//   orpo     -b logsigmoid(log_odds), log_odds = (c - r) - (log(1 - e^c) - log(1 - e^r)) on
+//            length-averaged log-probs, no reference model, plus the NLL of the chosen tokens
+//            (weight 1): Hong et al. 2024 (arXiv 2403.07691), TRL's ORPOTrainer
 // rpo_alpha > 0 adds alpha * NLL of the chosen completions (mean over their tokens), RPO (Pang et
 // al. 2024, arXiv 2404.19733). reference_free sets the reference log-probs to zero.
 // Rewards: beta * (pi - ref) for chosen and rejected (detached), with the same (summed or averaged)
@@ -27,9 +33,9 @@
 
 namespace tenet {
 
-enum class DpoLossType { kSigmoid, kHinge, kIpo, kRobust };
+enum class DpoLossType { kSigmoid, kHinge, kIpo, kRobust, kSimpo, kOrpo };
 
-// "sigmoid" | "hinge" | "ipo" | "robust"; InvalidArgument listing the choices otherwise.
+// "sigmoid" | "hinge" | "ipo" | "robust" | "simpo" | "orpo"; InvalidArgument listing the choices.
 Result<DpoLossType> ParseDpoLossType(std::string_view name);
 const char* DpoLossTypeName(DpoLossType type);
 
@@ -39,7 +45,13 @@ struct DpoLossOptions {
   double label_smoothing = 0.0;  // sigmoid and robust only; [0, 0.5)
   double rpo_alpha = 0.0;        // 0 = off
   bool reference_free = false;
+  double simpo_gamma = 0.5;      // SimPO's target margin (TRL's default)
 };
+
+// Whether the loss compares against a reference model (not for reference_free, SimPO, ORPO).
+bool NeedsReference(const DpoLossOptions& o);
+// The weight of the chosen tokens' NLL in the loss: rpo_alpha, or 1 for ORPO.
+double NllWeight(const DpoLossOptions& o);
 
 // InvalidArgument naming the option: beta must be finite and > 0, label_smoothing in [0, 0.5) and
 // only with sigmoid/robust, rpo_alpha finite and >= 0.
@@ -50,6 +62,10 @@ torch::Tensor SigmoidDpoLoss(const torch::Tensor& z, double beta, double label_s
 torch::Tensor RobustDpoLoss(const torch::Tensor& z, double beta, double label_smoothing);
 torch::Tensor HingeDpoLoss(const torch::Tensor& z, double beta);
 torch::Tensor IpoLoss(const torch::Tensor& z, double beta);
+// z = c - r of averaged policy log-probs.
+torch::Tensor SimpoLoss(const torch::Tensor& z, double beta, double gamma, double label_smoothing);
+// c, r: averaged policy log-probs (< 0).
+torch::Tensor OrpoLoss(const torch::Tensor& c, const torch::Tensor& r, double beta);
 
 // Completion log-probs of one model for P pairs: sums over tokens and the token counts.
 struct PairLogps {
