@@ -5,10 +5,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 
 #include "tenet/cli/commands.h"
 #include "tenet/data/completion_encoder.h"
+#include "tenet/data/jsonl.h"
 #include "tenet/model/logprobs.h"
 #include "tenet/util/file.h"
 
@@ -26,20 +26,13 @@ struct ScoreArgs {
 
 Status Run(const ScoreArgs& a) {
   if (!IsDirectory(a.model)) return Status::NotFound(a.model, "no such model folder");
-  TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(a.data));
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
   TENET_ASSIGN_OR_RETURN(auto encoder, CompletionEncoder::Create(*tok));
 
   // Tokenize and validate everything before loading the model: a bad line fails fast.
   std::vector<ScoredSequence> seqs;
   std::vector<json> ids;
-  std::istringstream lines(text);
-  std::string line;
-  for (int64_t n = 1; std::getline(lines, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = a.data + ":" + std::to_string(n);
-    json r = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (r.is_discarded()) return Status::InvalidArgument(where, "not valid JSON");
+  TENET_RETURN_IF_ERROR(ForEachJsonlObject(a.data, [&](const json& r, const std::string& where, int64_t) -> Status {
     auto enc = EncodeRecord(*encoder, r);
     if (!enc.ok()) return enc.status().WithContext(where);
     if (enc->prompt.empty()) return Status::InvalidArgument(where, "the prompt has no tokens (nothing to condition on)");
@@ -48,8 +41,9 @@ Status Run(const ScoreArgs& a) {
     s.ids.insert(s.ids.end(), enc->completion.begin(), enc->completion.end());
     s.prompt_len = static_cast<int64_t>(enc->prompt.size());
     seqs.push_back(std::move(s));
-    ids.push_back(r.is_object() && r.contains("id") ? r["id"] : json(nullptr));
-  }
+    ids.push_back(r.contains("id") ? r["id"] : json(nullptr));
+    return Status::OK();
+  }));
   if (seqs.empty()) return Status::InvalidArgument(a.data, "holds no records");
 
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
