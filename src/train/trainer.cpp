@@ -158,8 +158,7 @@ struct Trainer::Impl {
 
   Status Evaluate(double epoch) {
     if (objective->test_size() == 0) return Status::OK();
-    TENET_ASSIGN_OR_RETURN(json m, objective->Evaluate(*model, o.batch_size));
-    model->train();
+    TENET_ASSIGN_OR_RETURN(json m, objective->Evaluate(*model, o.batch_size));  // restores the training mode
     json line = {{"step", step}, {"epoch", epoch}};
     for (auto& [k, v] : m.items()) line["eval_" + k] = v;
     return AppendMetrics(line);
@@ -236,9 +235,14 @@ Status Trainer::Train(const std::function<void(const TrainProgress&)>& progress)
   int64_t examples_seen = 0;
   const size_t n = objective.train_size();
   const size_t per_step = static_cast<size_t>(o.batch_size * o.grad_accum);
+  int64_t order_epoch = -1;
+  std::vector<size_t> order;  // the current epoch's data order, drawn once per epoch
   while (s.step < s.total_steps) {
     const int64_t epoch = s.step / s.steps_per_epoch;
-    const std::vector<size_t> order = EpochOrder(n, o.seed, epoch);
+    if (epoch != order_epoch) {
+      order = EpochOrder(n, o.seed, epoch);
+      order_epoch = epoch;
+    }
     const size_t step_begin = static_cast<size_t>(s.step % s.steps_per_epoch) * per_step;
     const size_t step_end = std::min(n, step_begin + per_step);
     const double lr = ScheduledLearningRate(o, s.step, s.total_steps);
