@@ -1,12 +1,42 @@
-// Helpers shared by the benchmarks: running a peer baseline script and reading its JSON.
+// Helpers shared by the benchmarks: walking their flags, running a peer baseline script and reading
+// its JSON.
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 namespace tenet::bench {
+
+// Walks argv flag by flag: Next() moves to the next argument, flag() is it, and Value() consumes
+// the argument after it, or prints "<bench>: <flag> needs a value" and exits 2.
+class FlagWalker {
+ public:
+  FlagWalker(const char* bench, int argc, char** argv) : bench_(bench), argc_(argc), argv_(argv) {}
+  bool Next() {
+    if (++i_ >= argc_) return false;
+    flag_ = argv_[i_];
+    return true;
+  }
+  const std::string& flag() const { return flag_; }
+  std::string Value() {
+    if (i_ + 1 >= argc_) {
+      std::cerr << bench_ << ": " << flag_ << " needs a value\n";
+      std::exit(2);
+    }
+    return argv_[++i_];
+  }
+
+ private:
+  const char* bench_;
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+  std::string flag_;
+};
 
 // Runs `command` (a peer baseline that prints one JSON object) and parses its stdout; nullopt if
 // it fails or prints no JSON.

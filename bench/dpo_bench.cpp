@@ -88,15 +88,9 @@ int main(int argc, char** argv) {
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3;
   int threads = 2;
   bool peer = true, precompute_ref = false, checkpointing = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "dpo_bench: " << k << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  for (tenet::bench::FlagWalker flags("dpo_bench", argc, argv); flags.Next();) {
+    const std::string& k = flags.flag();
+    auto next = [&] { return flags.Value(); };
     if (k == "--model") model = next();
     else if (k == "--dtype") dtype_name = next();
     else if (k == "--pairs") pairs = std::stoll(next());

@@ -89,15 +89,9 @@ json Measure(const Args& a, torch::ScalarType dtype) {
 
 int main(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "forward_bench: " << k << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  for (tenet::bench::FlagWalker flags("forward_bench", argc, argv); flags.Next();) {
+    const std::string& k = flags.flag();
+    auto next = [&] { return flags.Value(); };
     if (k == "--model") a.model = next();
     else if (k == "--batch") a.batch = std::stoll(next());
     else if (k == "--seq") a.seq = std::stoll(next());

@@ -71,15 +71,9 @@ int main(int argc, char** argv) {
   int64_t questions = 8, samples = 4, new_tokens = 128, slots = 0;
   int threads = 2;
   bool peer = true;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "generate_bench: " << k << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  for (tenet::bench::FlagWalker flags("generate_bench", argc, argv); flags.Next();) {
+    const std::string& k = flags.flag();
+    auto next = [&] { return flags.Value(); };
     if (k == "--model") model = next();
     else if (k == "--questions") questions = std::stoll(next());
     else if (k == "--samples") samples = std::stoll(next());
