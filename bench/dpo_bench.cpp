@@ -158,7 +158,9 @@ int main(int argc, char** argv) {
   o.save_every = 1 << 30;
   tenet::DpoObjectiveOptions dpo;
   dpo.precompute_ref = precompute_ref;  // reference log-probs computed once before the timed steps
-  auto trainer = tenet::Trainer::Create(m, lora, tenet::MakeDpoObjective(data, {}, dpo), o, tmp + "/run", json::object(), false);
+  auto trainable = tenet::MakeLoraTrainable(m, lora);
+  Check(trainable.status());
+  auto trainer = tenet::Trainer::Create(m, std::move(*trainable), tenet::MakeDpoObjective(data, {}, dpo), o, tmp + "/run", json::object(), false);
   Check(trainer.status());
   std::vector<double> stamps;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;  // op-level chrome trace of the steps

@@ -31,13 +31,14 @@ struct TrainArgs {
   double lora_alpha = 32, lora_dropout = 0.05, beta = 0.1, label_smoothing = 0, rpo_alpha = 0, lr = 5e-6, simpo_gamma = 0.5;
   double warmup_ratio = 0, max_grad_norm = 1.0, weight_decay = 0, test_fraction = 0;
   uint64_t seed = 42, split_seed = 0;
-  bool rslora = false, reference_free = false, precompute_ref = false, gradient_checkpointing = false;
+  bool rslora = false, reference_free = false, precompute_ref = false, gradient_checkpointing = false, full = false;
   RuntimeOptions rt;
-  NLOHMANN_DEFINE_TYPE_INTRUSIVE(TrainArgs, kind, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
+  // Keys missing from an older run's config.json take their defaults.
+  NLOHMANN_DEFINE_TYPE_INTRUSIVE_WITH_DEFAULT(TrainArgs, kind, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
                                  lora_r, epochs, max_steps, batch_pairs, grad_accum, max_length, max_prompt_length,
                                  warmup_steps, save_every, eval_every, lora_alpha, lora_dropout, beta, label_smoothing,
                                  rpo_alpha, lr, simpo_gamma, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
-                                 rslora, reference_free, precompute_ref, gradient_checkpointing)
+                                 rslora, reference_free, precompute_ref, gradient_checkpointing, full)
 };
 
 std::string Duration(double s) {
@@ -87,6 +88,9 @@ Result<Resolved> ResolveOptions(const TrainArgs& a) {
   if (!(a.test_fraction >= 0 && a.test_fraction < 1)) return Status::InvalidArgument("--test-fraction", "must be in [0, 1)");
   if (a.max_length < 2) return Status::InvalidArgument("--max-length", "must be >= 2");
   if (a.lora_r < 1) return Status::InvalidArgument("--lora-r", "must be >= 1");
+  if (a.full && !a.adapter.empty()) {
+    return Status::InvalidArgument("--full", "trains every weight of the model and cannot continue an --adapter (tenet merge it first)");
+  }
   return r;
 }
 
@@ -120,6 +124,25 @@ Status LoadGivenArgs(TrainArgs* a) {
   return Status::OK();
 }
 
+// The LoRA adapter to train: the given --adapter as it is configured, or a fresh one from the flags.
+Result<std::unique_ptr<Trainable>> MakeLora(const TrainArgs& a, const std::vector<std::string>& targets, LlamaForCausalLM& model) {
+  LoraConfig lora;
+  if (!a.adapter.empty()) {
+    TENET_ASSIGN_OR_RETURN(LoraAdapter existing, LoadPeftAdapter(a.adapter));
+    lora = existing.config;  // the model was loaded with it attached
+  } else {
+    lora.r = a.lora_r;
+    lora.lora_alpha = a.lora_alpha;
+    lora.lora_dropout = a.lora_dropout;
+    lora.use_rslora = a.rslora;
+    lora.target_modules = targets;
+    lora.base_model_name_or_path = a.model;
+    TENET_ASSIGN_OR_RETURN(LoraAdapter fresh, NewLoraAdapter(model, lora, a.seed));
+    TENET_RETURN_IF_ERROR(AttachAdapter(model, fresh));
+  }
+  return MakeLoraTrainable(model, lora);
+}
+
 Status Run(TrainArgs a, const Resolved& o) {
   const bool resume = !a.resume.empty();
   TENET_ASSIGN_OR_RETURN(std::vector<std::string> targets, ParseLoraTargets(a.targets));
@@ -150,21 +173,13 @@ Status Run(TrainArgs a, const Resolved& o) {
 
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
   loaded.model->SetGradientCheckpointing(a.gradient_checkpointing);
-  LoraConfig lora;
-  if (!a.adapter.empty()) {
-    TENET_ASSIGN_OR_RETURN(LoraAdapter existing, LoadPeftAdapter(a.adapter));
-    lora = existing.config;  // continue training the given adapter as it is configured
+  std::unique_ptr<Trainable> trainable;
+  if (a.full) {
+    TENET_ASSIGN_OR_RETURN(trainable, MakeFullTrainable(*loaded.model, a.model));
   } else {
-    lora.r = a.lora_r;
-    lora.lora_alpha = a.lora_alpha;
-    lora.lora_dropout = a.lora_dropout;
-    lora.use_rslora = a.rslora;
-    lora.target_modules = targets;
-    lora.base_model_name_or_path = a.model;
-    TENET_ASSIGN_OR_RETURN(LoraAdapter fresh, NewLoraAdapter(*loaded.model, lora, a.seed));
-    TENET_RETURN_IF_ERROR(AttachAdapter(*loaded.model, fresh));
+    TENET_ASSIGN_OR_RETURN(trainable, MakeLora(a, targets, *loaded.model));
   }
-  TENET_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(*loaded.model, lora, std::move(objective), o.train, a.out, GivenJson(a), resume));
+  TENET_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(*loaded.model, std::move(trainable), std::move(objective), o.train, a.out, GivenJson(a), resume));
   if (!resume) TENET_RETURN_IF_ERROR(WriteFileAtomic(a.out + "/data_report.json", data_report.dump(2) + "\n"));
   if (resume) std::cerr << who << ": resuming " << a.out << " at step " << trainer->steps_done() << "\n";
   const bool dpo = a.kind == "dpo";
@@ -182,7 +197,8 @@ Status Run(TrainArgs a, const Resolved& o) {
   });
   std::cerr << "\n";
   TENET_RETURN_IF_ERROR(s);
-  std::cout << json{{"run", a.out}, {"adapter", a.out + "/adapter"}, {"steps", trainer->steps_done()}}.dump() << "\n";
+  const std::string artifact = a.full ? "model" : "adapter";
+  std::cout << json{{"run", a.out}, {artifact, a.out + "/" + artifact}, {"steps", trainer->steps_done()}}.dump() << "\n";
   return Status::OK();
 }
 }  // namespace
@@ -278,16 +294,25 @@ RunFn AddTrainSftCommand(CLI::App& sub) {
   a->kind = "sft";
   a->lr = 2e-4;  // LoRA SFT's usual rate (PEFT/TRL examples); DPO's default is much lower
   AddCommonFlags(sub, a.get());
+  sub.add_flag("--full", a->full,
+               "Train every weight instead of a LoRA adapter (fp32 master weights on a bf16 model); writes OUT/model/, "
+               "an HF folder; --lr defaults to 2e-5");
   sub.footer(R"(Data: JSONL, one record per line; the loss covers completion (assistant) tokens only:
   {"prompt": "...", "completion": "..."}
   {"messages": [{"role": "system", ...}, {"role": "user", ...}, {"role": "assistant", ...}, ...]}
 Writes OUT/config.json, data_report.json, metrics.jsonl (loss, mean_token_accuracy, num_tokens, ...), checkpoints/,
-adapter/ (PEFT), summary.json.
+adapter/ (PEFT) or with --full model/ (HF folder), summary.json.
 
 Examples:
   tenet train sft --model base/ --data sft.jsonl --out runs/sft1 --lora-r 16 --epochs 2
+  tenet train sft --model base/ --data sft.jsonl --out runs/sft2 --full --lr 2e-5
   tenet train sft --resume runs/sft1)");
-  return Runner(a);
+  // Full fine-tuning's usual rate (TRL's SFTConfig default) unless --lr was given.
+  CLI::Option* lr = sub.get_option("--lr");
+  return [a, lr, run = Runner(a)]() {
+    if (a->full && lr->count() == 0) a->lr = 2e-5;
+    return run();
+  };
 }
 
 }  // namespace tenet::cli

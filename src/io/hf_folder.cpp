@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tenet/io/model_config.h"
 #include "tenet/util/file.h"
 
 namespace tenet {
@@ -153,6 +154,24 @@ Status SaveWeights(const std::string& dir, const NamedTensors& tensors, size_t m
   std::filesystem::remove(JoinPath(dir, "model.safetensors"), ec);
   json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
   return WriteFileAtomic(JoinPath(dir, "model.safetensors.index.json"), index.dump(2) + "\n");
+}
+
+Status WriteDerivedModelFolder(const std::string& base_dir, const std::string& out_dir, const NamedTensors& weights,
+                               std::optional<torch::ScalarType> dtype) {
+  TENET_ASSIGN_OR_RETURN(std::string config_text, ReadFile(base_dir + "/config.json"));
+  nlohmann::json config = nlohmann::json::parse(config_text, nullptr, false);
+  if (config.is_discarded()) return Status::Corruption(base_dir + "/config.json", "not valid JSON");
+  if (dtype) config["torch_dtype"] = DtypeName(*dtype);
+  TENET_RETURN_IF_ERROR(MakeDirs(out_dir));
+  TENET_RETURN_IF_ERROR(SaveWeights(out_dir, weights));
+  TENET_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/config.json", config.dump(2) + "\n"));
+  for (const char* f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+    const std::string src = base_dir + "/" + f;
+    if (!FileExists(src)) continue;
+    TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(src));
+    TENET_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/" + f, text));
+  }
+  return Status::OK();
 }
 
 }  // namespace tenet

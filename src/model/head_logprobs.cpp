@@ -181,7 +181,10 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
         for (int64_t r = b; r < e; ++r) BackwardRow(rows + r * V, static_cast<size_t>(V), tgt[r], lp[r], gp[r], rows + r * V);
       });
     });
-    return {torch::mm(all, head), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    // d hidden = d logits @ head; d head = d logits^T @ hidden only when the head is trained (full fine-tuning).
+    torch::Tensor d_hidden = ctx->needs_input_grad(0) ? torch::mm(all, head) : torch::Tensor();
+    torch::Tensor d_head = ctx->needs_input_grad(1) ? torch::mm(all.t(), hidden) : torch::Tensor();
+    return {d_hidden, d_head, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -189,7 +192,7 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
 
 torch::Tensor TokenLogProbs(const torch::Tensor& hidden, const torch::Tensor& head, const torch::Tensor& targets,
                             int64_t chunk, TokenLogitStats* stats) {
-  const bool keep = torch::GradMode::is_enabled() && hidden.requires_grad();
+  const bool keep = torch::GradMode::is_enabled() && (hidden.requires_grad() || head.requires_grad());
   return HeadLogProbFn::apply(hidden.contiguous(), head, targets.contiguous(), chunk, keep, stats);
 }
 

@@ -15,7 +15,8 @@
 namespace tenet::head_logprobs {
 
 // hidden (N, C) and head (V, C) of one dtype (fp32 or bf16) on the CPU, targets (N,) int64 ->
-// log p (N,) fp32, differentiable w.r.t. hidden (the head is frozen).
+// log p (N,) fp32, differentiable w.r.t. hidden, and w.r.t. the head when it requires grad (full
+// fine-tuning).
 torch::Tensor TokenLogProbs(const torch::Tensor& hidden, const torch::Tensor& head, const torch::Tensor& targets,
                             int64_t chunk, TokenLogitStats* stats);
 

@@ -129,6 +129,8 @@ class DpoObjective : public Objective {
 
   size_t train_size() const override { return train_.size(); }
   size_t test_size() const override { return test_.size(); }
+  // Evaluation always runs the reference (adapters off) unless the loss has none.
+  bool NeedsAdapterOffReference() const override { return NeedsReference(o_.loss); }
   json Describe() const override {
     return {{"objective", "dpo"},
             {"loss", DpoLossTypeName(o_.loss.type)},

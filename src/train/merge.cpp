@@ -51,21 +51,8 @@ Status MergeToFolder(const std::string& model_dir, const std::string& adapter_di
     return Status::InvalidArgument(out_dir, "already exists and is not empty (merge never overwrites)");
   }
   TENET_ASSIGN_OR_RETURN(LoraAdapter adapter, LoadPeftAdapter(adapter_dir));
-  TENET_ASSIGN_OR_RETURN(std::string config_text, ReadFile(model_dir + "/config.json"));
   TENET_ASSIGN_OR_RETURN(NamedTensors merged, MergeLoraWeights(model_dir, adapter, dtype));
-  nlohmann::json config = nlohmann::json::parse(config_text, nullptr, false);
-  if (config.is_discarded()) return Status::Corruption(model_dir + "/config.json", "not valid JSON");
-  if (dtype) config["torch_dtype"] = DtypeName(*dtype);
-  TENET_RETURN_IF_ERROR(MakeDirs(out_dir));
-  TENET_RETURN_IF_ERROR(SaveWeights(out_dir, merged));
-  TENET_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/config.json", config.dump(2) + "\n"));
-  for (const char* f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
-    const std::string src = model_dir + "/" + f;
-    if (!FileExists(src)) continue;
-    TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(src));
-    TENET_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/" + f, text));
-  }
-  return Status::OK();
+  return WriteDerivedModelFolder(model_dir, out_dir, merged, dtype);
 }
 
 }  // namespace tenet

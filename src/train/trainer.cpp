@@ -11,7 +11,6 @@
 #include <random>
 #include <sstream>
 
-#include "tenet/train/lora.h"
 #include "tenet/util/file.h"
 
 namespace tenet {
@@ -68,7 +67,7 @@ double ScheduledLearningRate(const TrainOptions& o, int64_t step, int64_t total)
 
 struct Trainer::Impl {
   LlamaForCausalLM* model = nullptr;
-  LoraConfig lora;
+  std::unique_ptr<Trainable> trainable;
   std::unique_ptr<Objective> objective;
   TrainOptions o;
   std::string dir;
@@ -96,7 +95,7 @@ struct Trainer::Impl {
     std::error_code ec;
     fs::remove_all(tmp, ec);
     TENET_RETURN_IF_ERROR(MakeDirs(tmp));
-    TENET_RETURN_IF_ERROR(SavePeftAdapter(tmp + "/adapter", ExportLoraAdapter(*model, lora)));
+    TENET_RETURN_IF_ERROR(trainable->SaveCheckpoint(tmp));
     try {
       torch::save(*optimizer, tmp + "/optimizer.pt");
     } catch (const std::exception& e) {
@@ -124,17 +123,7 @@ struct Trainer::Impl {
     TENET_ASSIGN_OR_RETURN(std::string state_text, ReadFile(latest + "/state.json"));
     json state = json::parse(state_text, nullptr, false);
     if (state.is_discarded() || !state.contains("step")) return Status::Corruption(latest + "/state.json", "not a checkpoint state");
-    TENET_ASSIGN_OR_RETURN(LoraAdapter adapter, LoadPeftAdapter(latest + "/adapter"));
-    {
-      torch::NoGradGuard no_grad;
-      for (const auto& [path, linear] : model->linears()) {
-        if (!linear->has_lora()) continue;
-        auto it = adapter.modules.find(path);
-        if (it == adapter.modules.end()) return Status::Corruption(latest, "checkpoint lacks module " + path);
-        linear->lora_a().copy_(it->second.a);
-        linear->lora_b().copy_(it->second.b);
-      }
-    }
+    TENET_RETURN_IF_ERROR(trainable->LoadCheckpoint(latest));
     try {
       torch::load(*optimizer, latest + "/optimizer.pt");
     } catch (const std::exception& e) {
@@ -170,28 +159,39 @@ Trainer::~Trainer() = default;
 int64_t Trainer::total_steps() const { return impl_->total_steps; }
 int64_t Trainer::steps_done() const { return impl_->step; }
 
-Result<std::unique_ptr<Trainer>> Trainer::Create(LlamaForCausalLM& model, const LoraConfig& lora,
+Result<std::unique_ptr<Trainer>> Trainer::Create(LlamaForCausalLM& model, std::unique_ptr<Trainable> trainable,
                                                  std::unique_ptr<Objective> objective, const TrainOptions& options,
                                                  const std::string& run_dir, json given_config, bool resume) {
   TENET_RETURN_IF_ERROR(ValidateTrainOptions(options));
   if (objective->train_size() == 0) return Status::InvalidArgument("training set", "is empty");
   auto impl = std::make_unique<Impl>();
+  if (trainable == nullptr) return Status::InvalidArgument("trainer", "has nothing to train");
+  if (objective->NeedsAdapterOffReference() && trainable->artifact() != "adapter") {
+    return Status::InvalidArgument("training", "this objective's reference model is the base with the adapter off, so it trains a LoRA adapter");
+  }
   impl->model = &model;
-  impl->lora = lora;
   impl->objective = std::move(objective);
   impl->o = options;
   impl->dir = run_dir;
-  impl->params = LoraParameters(model);
-  if (impl->params.empty()) return Status::InvalidArgument("model", "carries no LoRA adapter to train");
-  for (auto& p : impl->params) p.set_requires_grad(true);
+  impl->params = trainable->decayed();
+  const std::vector<torch::Tensor> no_decay = trainable->not_decayed();
+  impl->params.insert(impl->params.end(), no_decay.begin(), no_decay.end());
   const int64_t per_step = options.batch_size * options.grad_accum;
   impl->steps_per_epoch = (static_cast<int64_t>(impl->objective->train_size()) + per_step - 1) / per_step;
   impl->total_steps = options.max_steps > 0 ? options.max_steps : impl->steps_per_epoch * options.epochs;
-  impl->optimizer = std::make_unique<torch::optim::AdamW>(
-      impl->params, torch::optim::AdamWOptions(options.learning_rate)
-                        .betas({options.adam_beta1, options.adam_beta2})
-                        .eps(options.adam_epsilon)
-                        .weight_decay(options.weight_decay));
+  const auto adamw = torch::optim::AdamWOptions(options.learning_rate)
+                         .betas({options.adam_beta1, options.adam_beta2})
+                         .eps(options.adam_epsilon)
+                         .weight_decay(options.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(trainable->decayed(), std::make_unique<torch::optim::AdamWOptions>(adamw));
+  if (!no_decay.empty()) {
+    auto none = std::make_unique<torch::optim::AdamWOptions>(adamw);
+    none->weight_decay(0.0);
+    groups.emplace_back(no_decay, std::move(none));
+  }
+  impl->optimizer = std::make_unique<torch::optim::AdamW>(std::move(groups), adamw);
+  impl->trainable = std::move(trainable);
   if (!resume && FileExists(run_dir + "/metrics.jsonl")) {
     return Status::InvalidArgument(run_dir, "already holds a run (use --resume to continue it, or another --out)");
   }
@@ -215,8 +215,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(LlamaForCausalLM& model, const 
                          {"adam_epsilon", options.adam_epsilon},
                          {"seed", options.seed},
                          {"train_examples", impl->objective->train_size()},
-                         {"test_examples", impl->objective->test_size()},
-                         {"lora", LoraConfigToJson(lora)}});
+                         {"test_examples", impl->objective->test_size()}});
+    resolved.update(impl->trainable->Describe());
     TENET_RETURN_IF_ERROR(
         WriteFileAtomic(run_dir + "/config.json", json{{"given", given_config}, {"resolved", resolved}}.dump(2) + "\n"));
     TENET_RETURN_IF_ERROR(WriteFileAtomic(run_dir + "/metrics.jsonl", ""));
@@ -263,6 +263,7 @@ Status Trainer::Train(const std::function<void(const TrainProgress&)>& progress)
                                                 "); the run stopped and its checkpoints are intact: lower --lr or check the data, then --resume");
       }
       (loss / static_cast<double>(micro_batches)).backward();
+      s.trainable->AccumulateGradients();
       examples_seen += static_cast<int64_t>(b1 - b0);
     }
     double grad_norm = 0;
@@ -279,6 +280,7 @@ Status Trainer::Train(const std::function<void(const TrainProgress&)>& progress)
                                               "; the run stopped and its checkpoints are intact");
     }
     s.optimizer->step();
+    s.trainable->SyncModel();
     ++s.step;
     const double epoch_f = static_cast<double>(s.step) / static_cast<double>(s.steps_per_epoch);
     json line = objective.Metrics();
@@ -306,7 +308,8 @@ Status Trainer::Train(const std::function<void(const TrainProgress&)>& progress)
       progress(p);
     }
   }
-  TENET_RETURN_IF_ERROR(SavePeftAdapter(s.dir + "/adapter", ExportLoraAdapter(*s.model, s.lora)));
+  const std::string artifact = s.dir + "/" + s.trainable->artifact();
+  TENET_RETURN_IF_ERROR(s.trainable->Export(artifact));
   json summary = {{"steps", s.step},
                   {"total_steps", s.total_steps},
                   {"train_examples", objective.train_size()},
@@ -314,7 +317,7 @@ Status Trainer::Train(const std::function<void(const TrainProgress&)>& progress)
                   {"seconds_this_session", Seconds(start)},
                   {"examples_per_second", static_cast<double>(examples_seen) / std::max(Seconds(start), 1e-9)},
                   {"peak_rss_mib", PeakRssMiB()},
-                  {"adapter", s.dir + "/adapter"}};
+                  {s.trainable->artifact(), artifact}};
   if (objective.test_size() > 0) {
     TENET_ASSIGN_OR_RETURN(json eval, objective.Evaluate(*s.model, o.batch_size));
     summary["eval"] = eval;

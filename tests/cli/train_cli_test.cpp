@@ -1,6 +1,6 @@
 // `tenet train dpo`, `tenet train sft`, `tenet eval dpo` and `tenet merge` end to end on the tiny CLI model (Meta's
 // Llama 3 tokenizer): learning on a held-out split, merge equivalence, bit-for-bit resume after
-// kill -9, a diverging run, and hostile data and flags.
+// kill -9, full fine-tuning, a diverging run, and hostile data and flags.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,21 @@ void WritePreferences(const std::string& path, int n) {
   }
 }
 
+// Runs `command` in the background and kill -9s it once `marker` exists. False if it never appeared.
+bool KillWhenExists(const std::string& command, const std::string& marker) {
+  const pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + command + " 2>/dev/null >/dev/null").c_str(), nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 6000 && !IsDirectory(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return IsDirectory(marker);
+}
+
 class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -60,6 +76,19 @@ class TrainCli : public ::testing::Test {
   std::string Train(const std::string& out, const std::string& extra, const std::string& data = "") {
     return Tenet("train dpo --model " + *model_ + " --data " + (data.empty() ? dir_ + "/prefs.jsonl" : data) + " --out " + out +
                  " --dtype float32 --threads 2 " + extra);
+  }
+  // Starts `tenet train <kind_and_flags> --model M --out dir/<second>`, kill -9s it after its step-10
+  // checkpoint, resumes it, and expects the artifact and metrics of the finished run dir/<first>.
+  void ExpectKilledRunResumesLike(const std::string& kind_and_flags, const std::string& first, const std::string& second,
+                                  const std::string& artifact) {
+    const std::string kind = kind_and_flags.substr(0, kind_and_flags.find(' '));
+    ASSERT_TRUE(KillWhenExists(Tenet("train " + kind_and_flags + " --model " + *model_ + " --out " + dir_ + "/" + second),
+                               dir_ + "/" + second + "/checkpoints/step-00000010"));
+    ASSERT_FALSE(FileExists(dir_ + "/" + second + "/" + artifact)) << "finished before the kill";
+    auto resumed = RunCommand(Tenet("train " + kind + " --resume " + dir_ + "/" + second + " --threads 2"), true);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+    EXPECT_EQ(*ReadFile(dir_ + "/" + first + "/" + artifact), *ReadFile(dir_ + "/" + second + "/" + artifact));
+    EXPECT_EQ(*ReadFile(dir_ + "/" + first + "/metrics.jsonl"), *ReadFile(dir_ + "/" + second + "/metrics.jsonl"));
   }
   static std::string* model_;
   std::string dir_;
@@ -212,16 +241,42 @@ TEST_F(TrainCli, BadFlagsAreUsageErrors) {
   EXPECT_FALSE(IsDirectory(dir_ + "/m"));
 }
 
-TEST_F(TrainCli, SftLearnsAssistantTurnsAndResumesAfterKill) {
-  {
-    std::ofstream f(dir_ + "/sft.jsonl");
-    for (int i = 0; i < 40; ++i) {
-      json m = json::array({{{"role", "system"}, {"content", "You are Example Bank's assistant."}},
-                            {{"role", "user"}, {"content", "Question " + std::to_string(i) + ": how do I reset my PIN?"}},
-                            {{"role", "assistant"}, {"content", "Open the app, choose Cards, then Reset PIN."}}});
-      f << json{{"messages", m}}.dump() << "\n";
-    }
+// Conversations whose assistant turn is always the same answer.
+void WriteSft(const std::string& path, int n) {
+  std::ofstream f(path);
+  for (int i = 0; i < n; ++i) {
+    json m = json::array({{{"role", "system"}, {"content", "You are Example Bank's assistant."}},
+                          {{"role", "user"}, {"content", "Question " + std::to_string(i) + ": how do I reset my PIN?"}},
+                          {{"role", "assistant"}, {"content", "Open the app, choose Cards, then Reset PIN."}}});
+    f << json{{"messages", m}}.dump() << "\n";
   }
+}
+
+// A safetensors file read by hand (these tests link no tensor library): header and raw bytes.
+struct Safetensors {
+  explicit Safetensors(const std::string& path) : data(*ReadFile(path)) {
+    uint64_t n = 0;
+    std::memcpy(&n, data.data(), 8);
+    header = json::parse(data.substr(8, n));
+    header.erase("__metadata__");
+    body = 8 + n;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : header.items()) out.push_back(k);
+    return out;
+  }
+  std::string Bytes(const std::string& name) const {
+    const auto& o = header.at(name)["data_offsets"];
+    return data.substr(body + o[0].get<size_t>(), o[1].get<size_t>() - o[0].get<size_t>());
+  }
+  std::string data;
+  json header;
+  size_t body = 0;
+};
+
+TEST_F(TrainCli, SftLearnsAssistantTurnsAndResumesAfterKill) {
+  WriteSft(dir_ + "/sft.jsonl", 40);
   const std::string args = "--data " + dir_ + "/sft.jsonl --test-fraction 0.25 --max-steps 30 --batch-size 4 --lr 3e-3 --eval-every 10 --save-every 5 --gradient-checkpointing";
   auto r = RunCommand(Tenet("train sft --model " + *model_ + " --out " + dir_ + "/sft --dtype float32 --threads 2 " + args), true);
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -239,27 +294,72 @@ TEST_F(TrainCli, SftLearnsAssistantTurnsAndResumesAfterKill) {
   auto wrong = RunCommand(Tenet("train dpo --resume " + dir_ + "/sft"), true);
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_NE(wrong.out.find("holds a sft run"), std::string::npos) << wrong.out;
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c",
-          ("exec " + Tenet("train sft --model " + *model_ + " --out " + dir_ + "/sft2 --dtype float32 --threads 2 " + args) +
-           " 2>/dev/null >/dev/null")
-              .c_str(),
-          nullptr);
-    _exit(127);
+  ExpectKilledRunResumesLike("sft --dtype float32 --threads 2 " + args, "sft", "sft2", "adapter/adapter_model.safetensors");
+}
+
+// Full fine-tuning on a bf16 model with fp32 master weights: it learns, writes a plain HF folder
+// (in the base folder's dtype) that other commands load, and resumes after kill -9 bit for bit.
+TEST_F(TrainCli, FullSftTrainsEveryWeightAndResumesExactly) {
+  WriteSft(dir_ + "/sft.jsonl", 40);
+  const std::string args = "--full --data " + dir_ + "/sft.jsonl --test-fraction 0.25 --max-steps 20 --batch-size 4 --lr 1e-3 "
+                           "--eval-every 10 --save-every 5 --dtype bfloat16 --threads 2";
+  auto r = RunCommand(Tenet("train sft --model " + *model_ + " --out " + dir_ + "/full " + args), true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"model\":"), std::string::npos) << r.out;
+  std::vector<json> evals, steps;
+  for (const auto& l : Lines(dir_ + "/full/metrics.jsonl")) (l.contains("eval_loss") ? evals : steps).push_back(l);
+  ASSERT_EQ(steps.size(), 20u);
+  ASSERT_EQ(evals.size(), 2u);
+  // From a near-uniform start (log 128256 = 11.76): the answer tokens become the most likely ones.
+  EXPECT_LT(steps.back()["loss"].get<double>(), steps.front()["loss"].get<double>() - 1.5);
+  EXPECT_LT(evals.back()["eval_loss"].get<double>(), evals.front()["eval_loss"].get<double>());
+  EXPECT_EQ(steps.front()["mean_token_accuracy"].get<double>(), 0.0);
+  EXPECT_GE(evals.back()["eval_mean_token_accuracy"].get<double>(), 0.9);
+  const json config = ReadJson(dir_ + "/full/config.json");
+  EXPECT_GT(config["resolved"]["full"]["parameters"].get<int64_t>(), 0);
+  EXPECT_FALSE(IsDirectory(dir_ + "/full/adapter"));
+
+  // The model folder: every tensor of the base, in the base's dtype, most of them changed.
+  const std::string trained = dir_ + "/full/model";
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
+    EXPECT_TRUE(FileExists(trained + "/" + f)) << f;
   }
-  const std::string marker = dir_ + "/sft2/checkpoints/step-00000010";
-  for (int i = 0; i < 6000 && !IsDirectory(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(IsDirectory(marker));
-  ASSERT_FALSE(FileExists(dir_ + "/sft2/adapter/adapter_model.safetensors")) << "finished before the kill";
-  auto resumed = RunCommand(Tenet("train sft --resume " + dir_ + "/sft2 --threads 2"), true);
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
-  EXPECT_EQ(*ReadFile(dir_ + "/sft/adapter/adapter_model.safetensors"), *ReadFile(dir_ + "/sft2/adapter/adapter_model.safetensors"));
-  EXPECT_EQ(*ReadFile(dir_ + "/sft/metrics.jsonl"), *ReadFile(dir_ + "/sft2/metrics.jsonl"));
+  const Safetensors base(*model_ + "/model.safetensors"), got(trained + "/model.safetensors");
+  ASSERT_EQ(base.names(), got.names());
+  size_t changed = 0;
+  for (const auto& name : base.names()) {
+    EXPECT_EQ(base.header[name]["dtype"], got.header[name]["dtype"]) << name;
+    EXPECT_EQ(base.header[name]["shape"], got.header[name]["shape"]) << name;
+    if (base.Bytes(name) != got.Bytes(name)) ++changed;
+  }
+  EXPECT_EQ(changed, base.names().size());
+
+  // It loads like any model and prefers the trained answer to a held-out question.
+  {
+    std::ofstream f(dir_ + "/score.jsonl");
+    f << json{{"messages", json::array({{{"role", "user"}, {"content", "Question 99: how do I reset my PIN?"}}})},
+              {"completion", "Open the app, choose Cards, then Reset PIN."}}
+             .dump()
+      << "\n";
+  }
+  auto before = RunCommand(Tenet("score --model " + *model_ + " --data " + dir_ + "/score.jsonl --threads 2"), false);
+  auto after = RunCommand(Tenet("score --model " + trained + " --data " + dir_ + "/score.jsonl --threads 2"), false);
+  ASSERT_EQ(before.exit_code, 0) << before.out;
+  ASSERT_EQ(after.exit_code, 0) << after.out;
+  EXPECT_GT(json::parse(after.out)["logp"].get<double>(), json::parse(before.out)["logp"].get<double>() + 5);
+
+  // kill -9 after a checkpoint, resume: the same weights and metrics as the uninterrupted run.
+  ExpectKilledRunResumesLike("sft " + args, "full", "full2", "model/model.safetensors");
+
+  // --full cannot continue an adapter, and DPO has no --full (its reference is the adapter-off model).
+  auto bad = RunCommand(Tenet("train sft --model " + *model_ + " --out " + dir_ + "/bad --data " + dir_ +
+                              "/sft.jsonl --full --adapter " + dir_ + "/full"),
+                        true);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--full"), std::string::npos) << bad.out;
+  bad = RunCommand(Train(dir_ + "/bad", "--full"), true);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_FALSE(IsDirectory(dir_ + "/bad"));
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ Commands:
                  --grads: d loss / d lora_A, lora_B (fp32, PEFT key names)
   sft --model DIR --adapter DIR --data FILE --out OUT.json [--grads FILE]
                  mean over all completion tokens of -log p, for [{"prompt": [...], "completion": [...]}]
+  sft --model DIR --full --data FILE --out OUT.json [--grads FILE]
+                 the same loss on the base model; --grads: d loss / d every weight (fp32, HF names;
+                 a tied head's gradient is part of model.embed_tokens.weight's)
   merge --model DIR --adapter DIR --out FILE.safetensors
                  every weight of the model with W + scale * B @ A merged (float64, cast to the base dtype)
   self-test [--dir DIR]
@@ -305,12 +308,13 @@ def main():
     d.add_argument("--reference-free", action="store_true")
     s = sub.add_parser("sft")
     s.add_argument("--data", required=True, help='JSON: [{"prompt": [...], "completion": [...]}]')
+    s.add_argument("--full", action="store_true", help="gradients of every base weight (no adapter)")
     for p in (d, s):
         p.add_argument("--grads", help="safetensors out: d loss / d lora_A, lora_B (fp32, PEFT names)")
     m = sub.add_parser("merge")
     for p in (d, s, m):
         p.add_argument("--model", required=True)
-        p.add_argument("--adapter", required=True)
+        p.add_argument("--adapter", required=p is not s)
         p.add_argument("--out", required=True)
     for p in (d, s):
         p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -330,6 +334,19 @@ def main():
         return 0
     dtype = getattr(torch, args.dtype)
     cfg, base = ref.load(args.model, dtype)
+    if args.cmd == "sft" and args.full:  # full fine-tuning: every base weight is a leaf
+        if args.adapter:
+            ap.error("sft --full takes no --adapter")
+        base = {k: v.detach().clone().requires_grad_() for k, v in base.items()}
+        total, n = sft(cfg, base, {}, 1.0, json.load(open(args.data)), dtype)
+        if args.grads:
+            total.backward()
+            ref.st_write(args.grads, {k: (v.grad if v.grad is not None else torch.zeros_like(v)).detach().float().contiguous()
+                                      for k, v in base.items()})
+        json.dump({"loss": total.item(), "tokens": n}, open(args.out, "w"), indent=1)
+        return 0
+    if not args.adapter:
+        ap.error("--adapter is required")
     lora, scale = load_lora(args.adapter, dtype)
     if args.cmd == "dpo":
         total, res = dpo(cfg, base, lora, scale, json.load(open(args.pairs)), args.beta, args.loss,

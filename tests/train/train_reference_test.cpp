@@ -1,7 +1,7 @@
 // Tenet's DPO and SFT numbers against the independent reference tests/reference/dpo_reference.py (python3-
 // torch; its own unmerged LoRA via W + s*B@A leaves, its own per-sequence forward, TRL's formulas):
 // per-pair log-probs, TRL metrics of a given adapter, the loss and the LoRA gradients of one step
-// for every loss variant, and merged weights. fp32, agreement to 1e-4 relative.
+// for every loss variant, the SFT gradients of every weight (full fine-tuning), and merged weights. fp32, agreement to 1e-4 relative.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -13,6 +13,7 @@
 #include "tenet/train/dpo_objective.h"
 #include "tenet/train/merge.h"
 #include "tenet/train/sft_objective.h"
+#include "tenet/train/trainable.h"
 #include "test_util.h"
 
 namespace tenet {
@@ -60,6 +61,24 @@ class TrainReference : public ::testing::Test {
     EXPECT_TRUE(AttachAdapter(*m->model, *adapter).ok());
     m->model->eval();
     return m->model;
+  }
+
+  // The pairs' chosen completions as SFT examples (loss on the completion tokens only), also
+  // written to scratch/sft.json for the reference script.
+  std::vector<SftExample> SftExamples() {
+    json data = json::array();
+    std::vector<SftExample> examples;
+    for (const auto& p : pairs_) {
+      data.push_back({{"prompt", p.prompt}, {"completion", p.chosen}});
+      SftExample e;
+      e.ids = p.prompt;
+      e.ids.insert(e.ids.end(), p.chosen.begin(), p.chosen.end());
+      e.loss.assign(p.prompt.size(), 0);
+      e.loss.resize(e.ids.size(), 1);
+      examples.push_back(e);
+    }
+    std::ofstream(scratch_ + "/sft.json") << data.dump();
+    return examples;
   }
 
   std::string fixtures_, model_dir_, adapter_dir_, scratch_;
@@ -176,19 +195,7 @@ TEST_F(TrainReference, PerPairLogProbsMatch) {
 }
 
 TEST_F(TrainReference, SftLossAndLoraGradientsMatch) {
-  // The pairs' chosen completions as SFT examples: loss on the completion tokens only.
-  json data = json::array();
-  std::vector<SftExample> examples;
-  for (const auto& p : pairs_) {
-    data.push_back({{"prompt", p.prompt}, {"completion", p.chosen}});
-    SftExample e;
-    e.ids = p.prompt;
-    e.ids.insert(e.ids.end(), p.chosen.begin(), p.chosen.end());
-    e.loss.assign(p.prompt.size(), 0);
-    e.loss.resize(e.ids.size(), 1);
-    examples.push_back(e);
-  }
-  std::ofstream(scratch_ + "/sft.json") << data.dump();
+  const std::vector<SftExample> examples = SftExamples();
   const std::string out = scratch_ + "/sft_ref.json", grads = scratch_ + "/sft_grads.safetensors";
   auto r = testing::RunCommand(DpoReferenceScript() + " sft --model " + testing::ShellQuote(model_dir_) + " --adapter " +
                                    testing::ShellQuote(adapter_dir_) + " --data " + scratch_ + "/sft.json --out " + out +
@@ -220,6 +227,49 @@ TEST_F(TrainReference, SftLossAndLoraGradientsMatch) {
   auto eval = EvaluateSft(*model, examples, 3);
   ASSERT_TRUE(eval.ok());
   EXPECT_NEAR((*eval)["loss"].get<double>(), want["loss"].get<double>(), kTolerance * want["loss"].get<double>());
+}
+
+// Full fine-tuning: the SFT loss's gradient for every weight of the model, on an untied model and
+// on one whose head is the embedding (both uses add into one gradient).
+TEST_F(TrainReference, FullSftGradientsMatchForEveryWeight) {
+  const std::vector<SftExample> examples = SftExamples();
+  for (const std::string name : {"untied_llama3_f32", "tied_sharded_f32"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = fixtures_ + "/" + name;
+    const std::string out = scratch_ + "/" + name + ".json", grads = scratch_ + "/" + name + ".safetensors";
+    auto r = testing::RunCommand(DpoReferenceScript() + " sft --full --model " + testing::ShellQuote(dir) + " --data " + scratch_ +
+                                     "/sft.json --out " + out + " --grads " + grads,
+                                 true);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    std::ifstream f(out);
+    json want = json::parse(f);
+    LoadOptions lo;
+    lo.dtype = torch::kFloat32;
+    auto m = LoadModel(dir, lo);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto trainable = MakeFullTrainable(*m->model, dir);
+    ASSERT_TRUE(trainable.ok()) << trainable.status().ToString();
+    std::vector<const SftExample*> batch;
+    for (const auto& e : examples) batch.push_back(&e);
+    json metrics;
+    auto loss = SftBatchLoss(*m->model, batch, &metrics);
+    ASSERT_TRUE(loss.ok()) << loss.status().ToString();
+    EXPECT_NEAR(loss->item<double>(), want["loss"].get<double>(), kTolerance * want["loss"].get<double>());
+    loss->backward();
+    (*trainable)->AccumulateGradients();
+    auto ref_grads = TensorStore::OpenFile(grads);
+    ASSERT_TRUE(ref_grads.ok());
+    std::vector<std::string> names;
+    for (const auto& p : m->model->named_parameters()) {
+      names.push_back(p.key());
+      auto g = (*ref_grads)->Get(p.key());
+      ASSERT_TRUE(g.ok()) << p.key();
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+      EXPECT_LT(RelDiff(p.value().grad(), *g), kTolerance) << p.key();
+    }
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (*ref_grads)->names());  // every weight has a gradient, none is missing
+  }
 }
 
 TEST_F(TrainReference, MergedWeightsMatch) {

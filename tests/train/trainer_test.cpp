@@ -84,6 +84,12 @@ LoraConfig Lora() {
   return lc;
 }
 
+std::unique_ptr<Trainable> LoraOf(LlamaForCausalLM& model, const LoraConfig& config) {
+  auto t = MakeLoraTrainable(model, config);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return t.ok() ? std::move(*t) : nullptr;
+}
+
 json LastStep(const std::string& run) {
   auto lines = testing::ParseJsonLines(*ReadFile(run + "/metrics.jsonl"));
   for (auto it = lines.rbegin(); it != lines.rend(); ++it)
@@ -103,7 +109,7 @@ TEST(DpoTrainerTest, PrecomputedReferenceTrainsLikeThePerStepReference) {
     DpoObjectiveOptions dpo;
     dpo.precompute_ref = precompute == 1;
     const std::string run = dir + "/run" + std::to_string(precompute);
-    auto t = Trainer::Create(*model, Lora(), MakeDpoObjective(Pairs(12), Pairs(4), dpo), o, run, json::object(), false);
+    auto t = Trainer::Create(*model, LoraOf(*model, Lora()), MakeDpoObjective(Pairs(12), Pairs(4), dpo), o, run, json::object(), false);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     ASSERT_TRUE((*t)->Train().ok());
     metrics[precompute] = LastStep(run);
@@ -122,7 +128,7 @@ TEST(DpoTrainerTest, StartingFromAnAdapterContinuesFromItsWeights) {
   o.learning_rate = 1e-2;
   o.max_steps = 6;
   auto model = TinyModel(Lora());
-  auto t = Trainer::Create(*model, Lora(), MakeDpoObjective(Pairs(12), {}, {}), o, dir + "/first", json::object(), false);
+  auto t = Trainer::Create(*model, LoraOf(*model, Lora()), MakeDpoObjective(Pairs(12), {}, {}), o, dir + "/first", json::object(), false);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE((*t)->Train().ok());
   auto trained = LoadPeftAdapter(dir + "/first/adapter");
@@ -137,7 +143,7 @@ TEST(DpoTrainerTest, StartingFromAnAdapterContinuesFromItsWeights) {
   ASSERT_TRUE(AttachAdapter(**fresh, *trained).ok());
   o.max_steps = 1;
   o.learning_rate = 0;
-  auto t2 = Trainer::Create(**fresh, trained->config, MakeDpoObjective(Pairs(12), {}, {}), o, dir + "/second", json::object(), false);
+  auto t2 = Trainer::Create(**fresh, LoraOf(**fresh, trained->config), MakeDpoObjective(Pairs(12), {}, {}), o, dir + "/second", json::object(), false);
   ASSERT_TRUE(t2.ok()) << t2.status().ToString();
   ASSERT_TRUE((*t2)->Train().ok());
   EXPECT_LT(LastStep(dir + "/second")["loss"].get<double>(), std::log(2.0) - 1e-3);
@@ -162,7 +168,7 @@ TEST(DpoTrainerTest, SimpoAndOrpoTrainWithoutAReferenceModel) {
     dpo.loss.type = type;
     dpo.loss.beta = type == DpoLossType::kSimpo ? 2.0 : 0.1;
     const std::string run = dir + "/" + DpoLossTypeName(type);
-    auto t = Trainer::Create(*model, Lora(), MakeDpoObjective(Pairs(12), {}, dpo), o, run, json::object(), false);
+    auto t = Trainer::Create(*model, LoraOf(*model, Lora()), MakeDpoObjective(Pairs(12), {}, dpo), o, run, json::object(), false);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     ASSERT_TRUE((*t)->Train().ok());
     auto lines = testing::ParseJsonLines(*ReadFile(run + "/metrics.jsonl"));

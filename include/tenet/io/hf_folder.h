@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,11 @@ class TensorStore {
 // model-0000k-of-0000n.safetensors shards plus model.safetensors.index.json (HF layout, tensors
 // in name order). Each file is written atomically; stale shards of an earlier save are removed.
 Status SaveWeights(const std::string& dir, const NamedTensors& tensors, size_t max_shard_bytes = 5ull << 30);
+
+// Writes a model folder derived from `base_dir` (a merge, a fine-tune): `weights`, the base's
+// config.json (torch_dtype set to `dtype` when given), and its generation config and tokenizer
+// files, copied. `base_dir` is only read.
+Status WriteDerivedModelFolder(const std::string& base_dir, const std::string& out_dir, const NamedTensors& weights,
+                               std::optional<torch::ScalarType> dtype = std::nullopt);
 
 }  // namespace tenet

@@ -1,5 +1,5 @@
-// The training loop shared by DPO and SFT: LoRA weights only, AdamW (Loshchilov & Hutter 2019) in
-// fp32, HF's learning-rate schedules, gradient accumulation and clipping, metrics, atomic
+// The training loop shared by DPO and SFT: LoRA weights or the whole model (trainable.h), AdamW
+// (Loshchilov & Hutter 2019) in fp32, HF's learning-rate schedules, gradient accumulation and clipping, metrics, atomic
 // checkpoints and exact resume. What is optimized comes from an Objective (dpo_objective.h,
 // sft_objective.h).
 //
@@ -12,9 +12,10 @@
 //   config.json           the options as given (argv) and as resolved
 //   metrics.jsonl         one line per optimizer step (the objective's TRL-named metrics plus
 //                         learning_rate, grad_norm, epoch, step) and eval_* lines per evaluation
-//   checkpoints/step-N/   adapter (PEFT) + optimizer.pt + state.json, written to a temp folder and
-//                         renamed, so a kill -9 leaves either the old or the new checkpoint
-//   adapter/              the final adapter (PEFT format)
+//   checkpoints/step-N/   adapter/ (PEFT) or weights.safetensors (full, fp32) + optimizer.pt +
+//                         state.json, written to a temp folder and renamed, so a kill -9 leaves
+//                         either the old or the new checkpoint
+//   adapter/ | model/     the final adapter (PEFT format) or model (HF folder)
 //   summary.json          steps, examples, time, throughput, peak memory, final eval metrics
 // Data order is a function of (seed, epoch) and dropout is reseeded per micro-batch, so a resumed
 // run continues to the same final adapter as an uninterrupted one.
@@ -28,8 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "tenet/io/peft_adapter.h"
 #include "tenet/model/llama.h"
+#include "tenet/train/trainable.h"
 #include "tenet/util/status.h"
 
 namespace tenet {
@@ -77,6 +78,8 @@ class Objective {
   virtual nlohmann::json Metrics() const = 0;
   // Metrics over the test examples, no gradients, TRL names without the eval_ prefix.
   virtual Result<nlohmann::json> Evaluate(LlamaForCausalLM& model, int64_t batch_size) = 0;
+  // True when the loss needs the model with its adapter switched off (DPO's reference pass).
+  virtual bool NeedsAdapterOffReference() const { return false; }
 };
 
 struct TrainProgress {
@@ -88,10 +91,11 @@ struct TrainProgress {
 
 class Trainer {
  public:
-  // `model` must already carry the trainable adapter described by `lora` (fresh or loaded).
-  // Creates run_dir; it must not hold another run unless `resume`: then the latest checkpoint in
-  // it is loaded into the model and optimizer.
-  static Result<std::unique_ptr<Trainer>> Create(LlamaForCausalLM& model, const LoraConfig& lora,
+  // `trainable` says what is updated: the LoRA adapter `model` carries, or all its weights
+  // (tenet/train/trainable.h). Creates run_dir; it must not hold another run unless `resume`: then
+  // the latest checkpoint in it is loaded into the model and optimizer. InvalidArgument for an
+  // objective whose reference needs an adapter (DPO) with full fine-tuning.
+  static Result<std::unique_ptr<Trainer>> Create(LlamaForCausalLM& model, std::unique_ptr<Trainable> trainable,
                                                  std::unique_ptr<Objective> objective, const TrainOptions& options,
                                                  const std::string& run_dir, nlohmann::json given_config, bool resume);
   ~Trainer();
