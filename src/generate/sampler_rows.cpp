@@ -12,9 +12,7 @@
 #include <vector>
 
 #include "sampler_units.h"  // FastExp
-
-#define TENET_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#define TENET_INLINE __attribute__((always_inline)) inline
+#include "tenet/util/row_kernel.h"
 
 namespace tenet::sampler_units {
 namespace {

@@ -14,9 +14,7 @@
 #include <limits>
 
 #include "tenet/util/fast_exp.h"
-
-#define TENET_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#define TENET_INLINE __attribute__((always_inline)) inline
+#include "tenet/util/row_kernel.h"
 
 namespace tenet::head_logprobs {
 namespace {
@@ -24,19 +22,6 @@ namespace {
 constexpr size_t kBlock = 256;
 constexpr size_t kLanes = 8;
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-TENET_INLINE void Widen(const float* x, size_t n, float* out) { std::copy(x, x + n, out); }
-TENET_INLINE void Widen(const uint16_t* x, size_t n, float* out) {
-  for (size_t i = 0; i < n; ++i) out[i] = std::bit_cast<float>(static_cast<uint32_t>(x[i]) << 16);
-}
-TENET_INLINE void Narrow(const float* x, size_t n, float* out) { std::copy(x, x + n, out); }
-// fp32 -> bf16 bits, round to nearest even (as c10::BFloat16); values here are finite.
-TENET_INLINE void Narrow(const float* x, size_t n, uint16_t* out) {
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t u = std::bit_cast<uint32_t>(x[i]);
-    out[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  }
-}
 
 struct RowForward {
   float lse = 0, target_logit = 0;

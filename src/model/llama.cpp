@@ -2,6 +2,8 @@
 // (eager attention path).
 #include "tenet/model/llama.h"
 
+#include "attention.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -69,13 +71,20 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
       v = v.contiguous();
     }
     const int64_t S = k.size(2);
-    // GQA without copying K/V: query head h uses kv head h / G, so fold G into the row dim.
-    torch::Tensor qg = q.reshape({B, K, G * T, D});
-    torch::Tensor scores = torch::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(D)));
-    scores = scores.view({B, K, G, T, S}) + mask_bias;  // (B, K, G, T, S)
-    torch::Tensor probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
-    torch::Tensor out = torch::matmul(probs.view({B, K, G * T, S}), v);  // (B, K, G*T, D)
-    out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    torch::Tensor out;  // (B, H, T, D)
+    if (cache == nullptr && attention::Supports(q)) {
+      // Training and scoring: one pass per row, no (B, H, T, S) tensors kept (attention.h).
+      out = attention::Attend(q, k, v, mask_bias.view({B, T, S}).to(torch::kFloat32).contiguous(), scale);
+    } else {
+      // GQA without copying K/V: query head h uses kv head h / G, so fold G into the row dim.
+      torch::Tensor qg = q.reshape({B, K, G * T, D});
+      torch::Tensor scores = torch::matmul(qg, k.transpose(-1, -2)) * scale;
+      scores = scores.view({B, K, G, T, S}) + mask_bias;  // (B, K, G, T, S)
+      torch::Tensor probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
+      out = torch::matmul(probs.view({B, K, G * T, S}), v).view({B, H, T, D});
+    }
+    out = out.transpose(1, 2).reshape({B, T, H * D});
     torch::Tensor x1 = x + attn->o->forward(out);
 
     h = RmsNorm(x1, post_norm->weight, c.rms_norm_eps);

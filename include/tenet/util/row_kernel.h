@@ -1,0 +1,30 @@
+// Helpers for hand-vectorized row loops over fp32 or bf16 data (samplers, output-head log-probs,
+// attention): each kernel is built for AVX-512, AVX2 and the baseline (function multiversioning),
+// and bf16 rows are widened into small fp32 buffers so that GCC vectorizes each step.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#define TENET_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#define TENET_INLINE __attribute__((always_inline)) inline
+
+namespace tenet {
+
+// bf16 rows are handled as their raw uint16_t bits.
+TENET_INLINE void Widen(const float* x, size_t n, float* out) { std::copy(x, x + n, out); }
+TENET_INLINE void Widen(const uint16_t* x, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = std::bit_cast<float>(static_cast<uint32_t>(x[i]) << 16);
+}
+TENET_INLINE void Narrow(const float* x, size_t n, float* out) { std::copy(x, x + n, out); }
+// fp32 -> bf16 bits, round to nearest even (as c10::BFloat16); values must be finite.
+TENET_INLINE void Narrow(const float* x, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t u = std::bit_cast<uint32_t>(x[i]);
+    out[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}
+
+}  // namespace tenet

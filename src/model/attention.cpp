@@ -1,0 +1,249 @@
+// Attention with a recomputing backward. See attention.h.
+//
+// Work is split by (batch row, kv head): the G query heads that share a kv head are one (G*T, D)
+// block of rows, so each task owns its slices of dK and dV and no two tasks write the same memory.
+// Within a task, rows go in blocks whose (rows, S) scores fit a few MB; the products are LibTorch
+// GEMMs (single-threaded inside the parallel region) and the per-element work is the row kernels
+// below.
+#include "attention.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tenet/util/fast_exp.h"
+#include "tenet/util/row_kernel.h"
+
+namespace tenet::attention {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr size_t kLanes = 8;
+
+// Rows per block: all of them when their fp32-sized (rows, S) scores fit in 4 MB.
+int64_t RowBlock(int64_t rows, int64_t S) { return std::min(rows, std::max<int64_t>(16, (int64_t{4} << 20) / (S * 4))); }
+
+// buf = x * scale + bias (fp32); returns the max (-inf for a row that sees no key).
+TENET_INLINE float ScaleMaskMax(float* buf, const float* bias, size_t S, float scale) {
+  float lane[kLanes];
+  std::fill(lane, lane + kLanes, -kInf);
+  size_t i = 0;
+  for (; i + kLanes <= S; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) {
+      const float y = buf[i + j] * scale + bias[i + j];
+      buf[i + j] = y;
+      lane[j] = y > lane[j] ? y : lane[j];
+    }
+  }
+  float m = -kInf;
+  for (; i < S; ++i) {
+    buf[i] = buf[i] * scale + bias[i];
+    m = buf[i] > m ? buf[i] : m;
+  }
+  for (float l : lane) m = l > m ? l : m;
+  return m;
+}
+
+// What the backward needs to recompute a row's probabilities exactly: p = exp(y - max) * inv_sum.
+// (A single log-sum-exp would lose log(S) next to the huge masked bias of a row that sees no key.)
+struct RowStats {
+  float max, inv_sum;
+};
+
+// Forward of one row: scores x (S) in the model dtype -> probabilities, in place. A row that sees
+// no key (bias all -inf) gets probabilities 0.
+template <typename T>
+TENET_INLINE RowStats ForwardRowImpl(T* x, const float* bias, size_t S, float scale, float* buf) {
+  Widen(x, S, buf);
+  const float m = ScaleMaskMax(buf, bias, S, scale);
+  if (m == -kInf) {
+    std::fill(buf, buf + S, 0.0f);
+    Narrow(buf, S, x);
+    return {0.0f, 0.0f};
+  }
+  float lane[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= S; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) {
+      buf[i + j] = FastExp(buf[i + j] - m);
+      lane[j] += buf[i + j];
+    }
+  }
+  float sum = 0;
+  for (; i < S; ++i) {
+    buf[i] = FastExp(buf[i] - m);
+    sum += buf[i];
+  }
+  for (float l : lane) sum += l;
+  const float inv = 1.0f / sum;
+  for (size_t j = 0; j < S; ++j) buf[j] *= inv;
+  Narrow(buf, S, x);
+  return {m, inv};
+}
+
+// Backward of one row. In: scores x (S) and dP (S) = dO V^T, both in the model dtype, the row's
+// forward stats. Out: x = the probabilities rounded to the model dtype (for dV = P^T dO) and
+// dp = dS = P * (dP - sum(P * dP)) * scale (for dQ and dK), both in place.
+template <typename T>
+TENET_INLINE void BackwardRowImpl(T* x, T* dp, const float* bias, size_t S, float scale, RowStats st, float* p, float* g) {
+  Widen(x, S, p);
+  Widen(dp, S, g);
+  float lane[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= S; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) {
+      p[i + j] = FastExp(p[i + j] * scale + bias[i + j] - st.max) * st.inv_sum;
+      lane[j] += p[i + j] * g[i + j];
+    }
+  }
+  float dot = 0;
+  for (; i < S; ++i) {
+    p[i] = FastExp(p[i] * scale + bias[i] - st.max) * st.inv_sum;
+    dot += p[i] * g[i];
+  }
+  for (float l : lane) dot += l;
+  Narrow(p, S, x);
+  for (size_t j = 0; j < S; ++j) g[j] = p[j] * (g[j] - dot) * scale;
+  Narrow(g, S, dp);
+}
+
+TENET_ROW_KERNEL RowStats ForwardRow(float* x, const float* bias, size_t S, float scale, float* buf) {
+  return ForwardRowImpl(x, bias, S, scale, buf);
+}
+TENET_ROW_KERNEL RowStats ForwardRow(uint16_t* x, const float* bias, size_t S, float scale, float* buf) {
+  return ForwardRowImpl(x, bias, S, scale, buf);
+}
+TENET_ROW_KERNEL void BackwardRow(float* x, float* dp, const float* bias, size_t S, float scale, RowStats st, float* p, float* g) {
+  BackwardRowImpl(x, dp, bias, S, scale, st, p, g);
+}
+TENET_ROW_KERNEL void BackwardRow(uint16_t* x, uint16_t* dp, const float* bias, size_t S, float scale, RowStats st, float* p,
+                                  float* g) {
+  BackwardRowImpl(x, dp, bias, S, scale, st, p, g);
+}
+
+// Raw row pointer of a contiguous fp32 or bf16 tensor.
+template <typename F>
+void WithRows(const torch::Tensor& t, F&& f) {
+  if (t.scalar_type() == torch::kBFloat16) {
+    f(reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()));
+  } else {
+    f(t.data_ptr<float>());
+  }
+}
+
+struct Dims {
+  int64_t B, H, K, G, T, S, D;
+  explicit Dims(const torch::Tensor& q, const torch::Tensor& k)
+      : B(q.size(0)), H(q.size(1)), K(k.size(1)), G(q.size(1) / k.size(1)), T(q.size(2)), S(k.size(2)), D(q.size(3)) {}
+};
+
+class AttentionFn : public torch::autograd::Function<AttentionFn> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in, const torch::Tensor& k_in,
+                               const torch::Tensor& v_in, const torch::Tensor& bias, double scale) {
+    const Dims d(q_in, k_in);
+    const torch::Tensor q = q_in.contiguous().view({d.B, d.K, d.G * d.T, d.D});
+    const torch::Tensor k = k_in.contiguous(), v = v_in.contiguous();
+    torch::Tensor out = torch::empty({d.B, d.K, d.G * d.T, d.D}, q.options());
+    torch::Tensor stats = torch::empty({d.B, d.K, d.G * d.T, 2}, q.options().dtype(torch::kFloat32));  // RowStats
+    const int64_t rows = d.G * d.T, block = RowBlock(rows, d.S);
+    const float* bias_p = bias.data_ptr<float>();
+    at::parallel_for(0, d.B * d.K, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> buf(static_cast<size_t>(d.S));
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t b = task / d.K, kv = task % d.K;
+        const torch::Tensor qb = q[b][kv], kb = k[b][kv], vb = v[b][kv], ob = out[b][kv];
+        auto* st = reinterpret_cast<RowStats*>(stats[b][kv].data_ptr<float>());
+        for (int64_t r0 = 0; r0 < rows; r0 += block) {
+          const int64_t n = std::min(block, rows - r0);
+          torch::Tensor scores = torch::mm(qb.narrow(0, r0, n), kb.t());  // (n, S)
+          WithRows(scores, [&](auto* x) {
+            for (int64_t r = 0; r < n; ++r) {
+              const float* bias_row = bias_p + (b * d.T + (r0 + r) % d.T) * d.S;
+              st[r0 + r] = ForwardRow(x + r * d.S, bias_row, static_cast<size_t>(d.S), static_cast<float>(scale), buf.data());
+            }
+          });
+          torch::Tensor o = ob.narrow(0, r0, n);
+          at::mm_out(o, scores, vb);
+        }
+      }
+    });
+    ctx->save_for_backward({q, k, v, bias, stats});
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["H"] = d.H;
+    return out.view({d.B, d.H, d.T, d.D});
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &bias = saved[3], &stats = saved[4];
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const int64_t B = q.size(0), K = q.size(1), rows = q.size(2), D = q.size(3), S = k.size(2);
+    const int64_t H = ctx->saved_data["H"].toInt(), G = H / K, T = rows / G;
+    const torch::Tensor dout = grads[0].to(q.scalar_type()).contiguous().view({B, K, rows, D});
+    torch::Tensor dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
+    const int64_t block = RowBlock(rows, S);
+    const bool one_block = block == rows;
+    const float* bias_p = bias.data_ptr<float>();
+    at::parallel_for(0, B * K, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> p(static_cast<size_t>(S)), g(static_cast<size_t>(S));
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t b = task / K, kv = task % K;
+        const torch::Tensor qb = q[b][kv], kb = k[b][kv], vb = v[b][kv], dob = dout[b][kv], dqb = dq[b][kv];
+        torch::Tensor dkb = dk[b][kv], dvb = dv[b][kv];
+        // Several blocks add into fp32 sums (one block writes its products directly).
+        torch::Tensor dk_sum = one_block ? torch::Tensor() : torch::zeros({S, D}, torch::kFloat32);
+        torch::Tensor dv_sum = one_block ? torch::Tensor() : torch::zeros({S, D}, torch::kFloat32);
+        const auto* st = reinterpret_cast<const RowStats*>(stats[b][kv].data_ptr<float>());
+        for (int64_t r0 = 0; r0 < rows; r0 += block) {
+          const int64_t n = std::min(block, rows - r0);
+          const torch::Tensor qn = qb.narrow(0, r0, n), don = dob.narrow(0, r0, n);
+          torch::Tensor probs = torch::mm(qn, kb.t());  // scores, then the rounded probabilities
+          torch::Tensor ds = torch::mm(don, vb.t());    // dP, then dS
+          WithRows(probs, [&](auto* x) {
+            using T_ = std::remove_pointer_t<decltype(x)>;
+            T_* dp = reinterpret_cast<T_*>(ds.data_ptr());
+            for (int64_t r = 0; r < n; ++r) {
+              const float* bias_row = bias_p + (b * T + (r0 + r) % T) * S;
+              BackwardRow(x + r * S, dp + r * S, bias_row, static_cast<size_t>(S), static_cast<float>(scale), st[r0 + r],
+                          p.data(), g.data());
+            }
+          });
+          torch::Tensor dqn = dqb.narrow(0, r0, n);
+          at::mm_out(dqn, ds, kb);
+          if (one_block) {
+            at::mm_out(dvb, probs.t(), don);
+            at::mm_out(dkb, ds.t(), qn);
+          } else {
+            dv_sum.add_(torch::mm(probs.t(), don));
+            dk_sum.add_(torch::mm(ds.t(), qn));
+          }
+        }
+        if (!one_block) {
+          dvb.copy_(dv_sum);
+          dkb.copy_(dk_sum);
+        }
+      }
+    });
+    return {dq.view({B, H, T, D}), dk, dv, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool Supports(const torch::Tensor& q) {
+  return q.device().is_cpu() && (q.scalar_type() == torch::kFloat32 || q.scalar_type() == torch::kBFloat16);
+}
+
+torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& bias,
+                     double scale) {
+  TORCH_CHECK(Supports(q) && k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type(), "attention: unsupported tensors");
+  TORCH_CHECK(q.size(1) % k.size(1) == 0 && bias.scalar_type() == torch::kFloat32 && bias.is_contiguous() &&
+                  bias.size(0) == q.size(0) && bias.size(1) == q.size(2) && bias.size(2) == k.size(2),
+              "attention: shapes do not fit");
+  return AttentionFn::apply(q, k, v, bias, scale);
+}
+
+}  // namespace tenet::attention

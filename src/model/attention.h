@@ -1,0 +1,28 @@
+// Private to src/model: attention for training and scoring (no KV cache) on the CPU, with a
+// recomputing backward (the idea of FlashAttention, Dao et al. 2022, arXiv 2205.14135, at the
+// granularity of row blocks): the forward keeps only each row's max and softmax sum, never the (T, S)
+// probabilities, and the backward recomputes them block by block. Scale, mask, fp32 softmax,
+// rounding and the softmax gradient are one pass per row instead of a chain of whole-tensor ops,
+// each with its own (B, H, T, S) temporaries.
+//
+// Numerics follow the eager chain it replaces (HF's eager attention): q k^T in the model dtype, then
+// in fp32 scale, mask and softmax; the probabilities are rounded to the model dtype before P V.
+//
+// Shapes: B batch, H query heads, K kv heads, G = H / K (query head h reads kv head h / G),
+// T queries, S keys, D head dim.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace tenet::attention {
+
+// q (B, H, T, D); k, v (B, K, S, D); all fp32 or all bf16, on the CPU. bias (B, T, S) fp32: 0 where
+// query t may see key s, -inf where not (a row that sees no key gives zeros).
+// -> (B, H, T, D) in q's dtype; differentiable w.r.t. q, k and v.
+torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& bias,
+                     double scale);
+
+// True when Attend handles these tensors (CPU, fp32 or bf16).
+bool Supports(const torch::Tensor& q);
+
+}  // namespace tenet::attention
