@@ -2,14 +2,16 @@
 //
 // Work is split by (batch row, kv head): the G query heads that share a kv head are one (G*T, D)
 // block of rows, so each task owns its slices of dK and dV and no two tasks write the same memory.
-// Within a task, rows go in blocks whose (rows, S) scores fit a few MB; the products are LibTorch
-// GEMMs (single-threaded inside the parallel region) and the per-element work is the row kernels
-// below.
+// Within a task, each head's queries go in blocks of up to 128 that only meet the keys some query
+// of the block can see (KeyExtents); the products are LibTorch GEMMs (single-threaded inside the
+// parallel region) and the per-element work is the row kernels below.
 #include "attention.h"
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
@@ -22,8 +24,8 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr size_t kLanes = 8;
 
-// Rows per block: all of them when their fp32-sized (rows, S) scores fit in 4 MB.
-int64_t RowBlock(int64_t rows, int64_t S) { return std::min(rows, std::max<int64_t>(16, (int64_t{4} << 20) / (S * 4))); }
+// A bias at or below this masks its key (the model's masked bias is the dtype's lowest value).
+constexpr float kMasked = -1e30f;
 
 // buf = x * scale + bias (fp32); returns the max (-inf for a row that sees no key).
 TENET_INLINE float ScaleMaskMax(float* buf, const float* bias, size_t S, float scale) {
@@ -139,6 +141,50 @@ struct Dims {
       : B(q.size(0)), H(q.size(1)), K(k.size(1)), G(q.size(1) / k.size(1)), T(q.size(2)), S(k.size(2)), D(q.size(3)) {}
 };
 
+// Queries per block. Short sequences (T x S scores within 1 MB) go whole: skipping keys would not pay
+// for the extra small GEMMs. Longer ones go in blocks of 128 (fewer when 128 rows of S fp32 scores
+// would pass 4 MB).
+int64_t QueryBlock(int64_t T, int64_t S) {
+  if (T * S * 4 <= (int64_t{1} << 20)) return T;
+  return std::min(T, std::clamp<int64_t>((int64_t{4} << 20) / (S * 4), 16, 128));
+}
+
+// For each (batch row, query block): how many leading keys the block needs. Keys after every
+// query's last visible key have probability exactly 0 and are skipped (about half of the work
+// under a causal mask). A block with a row that sees no key keeps all S (HF's uniform row).
+std::vector<int64_t> KeyExtents(const torch::Tensor& bias, int64_t T, int64_t S, int64_t block) {
+  const int64_t B = bias.size(0), blocks = (T + block - 1) / block;
+  const float* p = bias.data_ptr<float>();
+  std::vector<int64_t> out(static_cast<size_t>(B * blocks), 0);
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < T; ++t) {
+      const float* row = p + (b * T + t) * S;
+      int64_t last = S - 1;
+      while (last >= 0 && row[last] <= kMasked) --last;
+      int64_t& e = out[static_cast<size_t>(b * blocks + t / block)];
+      e = last < 0 ? S : std::max(e, last + 1);
+    }
+  }
+  return out;
+}
+
+// Calls f(r0, n, extent) for each block of n rows starting at row r0 of a (b, kv) task: the G
+// heads' rows are g * T + t, so row r is query r % T. A block is one head's queries t0 .. t0 + n - 1,
+// or all G * T rows when a head's queries are one block.
+template <typename F>
+void ForEachBlock(const Dims& d, int64_t b, const std::vector<int64_t>& extents, int64_t block, F&& f) {
+  const int64_t blocks = (d.T + block - 1) / block;
+  if (blocks == 1) {
+    f(0, d.G * d.T, extents[static_cast<size_t>(b)]);
+    return;
+  }
+  for (int64_t g = 0; g < d.G; ++g) {
+    for (int64_t t0 = 0; t0 < d.T; t0 += block) {
+      f(g * d.T + t0, std::min(block, d.T - t0), extents[static_cast<size_t>(b * blocks + t0 / block)]);
+    }
+  }
+}
+
 class AttentionFn : public torch::autograd::Function<AttentionFn> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in, const torch::Tensor& k_in,
@@ -148,7 +194,8 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const torch::Tensor k = k_in.contiguous(), v = v_in.contiguous();
     torch::Tensor out = torch::empty({d.B, d.K, d.G * d.T, d.D}, q.options());
     torch::Tensor stats = torch::empty({d.B, d.K, d.G * d.T, 2}, q.options().dtype(torch::kFloat32));  // RowStats
-    const int64_t rows = d.G * d.T, block = RowBlock(rows, d.S);
+    const int64_t block = QueryBlock(d.T, d.S);
+    const std::vector<int64_t> extents = KeyExtents(bias, d.T, d.S, block);
     const float* bias_p = bias.data_ptr<float>();
     at::parallel_for(0, d.B * d.K, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> buf(static_cast<size_t>(d.S));
@@ -156,18 +203,17 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
         const int64_t b = task / d.K, kv = task % d.K;
         const torch::Tensor qb = q[b][kv], kb = k[b][kv], vb = v[b][kv], ob = out[b][kv];
         auto* st = reinterpret_cast<RowStats*>(stats[b][kv].data_ptr<float>());
-        for (int64_t r0 = 0; r0 < rows; r0 += block) {
-          const int64_t n = std::min(block, rows - r0);
-          torch::Tensor scores = torch::mm(qb.narrow(0, r0, n), kb.t());  // (n, S)
+        ForEachBlock(d, b, extents, block, [&](int64_t r0, int64_t n, int64_t E) {
+          torch::Tensor scores = torch::mm(qb.narrow(0, r0, n), kb.narrow(0, 0, E).t());  // (n, E)
           WithRows(scores, [&](auto* x) {
             for (int64_t r = 0; r < n; ++r) {
               const float* bias_row = bias_p + (b * d.T + (r0 + r) % d.T) * d.S;
-              st[r0 + r] = ForwardRow(x + r * d.S, bias_row, static_cast<size_t>(d.S), static_cast<float>(scale), buf.data());
+              st[r0 + r] = ForwardRow(x + r * E, bias_row, static_cast<size_t>(E), static_cast<float>(scale), buf.data());
             }
           });
           torch::Tensor o = ob.narrow(0, r0, n);
-          at::mm_out(o, scores, vb);
-        }
+          at::mm_out(o, scores, vb.narrow(0, 0, E));
+        });
       }
     });
     ctx->save_for_backward({q, k, v, bias, stats});
@@ -182,49 +228,41 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const double scale = ctx->saved_data["scale"].toDouble();
     const int64_t B = q.size(0), K = q.size(1), rows = q.size(2), D = q.size(3), S = k.size(2);
     const int64_t H = ctx->saved_data["H"].toInt(), G = H / K, T = rows / G;
+    const Dims d{torch::empty({B, H, T, D}), k};
     const torch::Tensor dout = grads[0].to(q.scalar_type()).contiguous().view({B, K, rows, D});
     torch::Tensor dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
-    const int64_t block = RowBlock(rows, S);
-    const bool one_block = block == rows;
+    const int64_t block = QueryBlock(T, S);
+    const std::vector<int64_t> extents = KeyExtents(bias, T, S, block);
     const float* bias_p = bias.data_ptr<float>();
     at::parallel_for(0, B * K, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> p(static_cast<size_t>(S)), g(static_cast<size_t>(S));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t b = task / K, kv = task % K;
         const torch::Tensor qb = q[b][kv], kb = k[b][kv], vb = v[b][kv], dob = dout[b][kv], dqb = dq[b][kv];
-        torch::Tensor dkb = dk[b][kv], dvb = dv[b][kv];
-        // Several blocks add into fp32 sums (one block writes its products directly).
-        torch::Tensor dk_sum = one_block ? torch::Tensor() : torch::zeros({S, D}, torch::kFloat32);
-        torch::Tensor dv_sum = one_block ? torch::Tensor() : torch::zeros({S, D}, torch::kFloat32);
+        // dK and dV collect every block's part in fp32.
+        torch::Tensor dk_sum = torch::zeros({S, D}, torch::kFloat32), dv_sum = torch::zeros({S, D}, torch::kFloat32);
         const auto* st = reinterpret_cast<const RowStats*>(stats[b][kv].data_ptr<float>());
-        for (int64_t r0 = 0; r0 < rows; r0 += block) {
-          const int64_t n = std::min(block, rows - r0);
+        ForEachBlock(d, b, extents, block, [&](int64_t r0, int64_t n, int64_t E) {
           const torch::Tensor qn = qb.narrow(0, r0, n), don = dob.narrow(0, r0, n);
-          torch::Tensor probs = torch::mm(qn, kb.t());  // scores, then the rounded probabilities
-          torch::Tensor ds = torch::mm(don, vb.t());    // dP, then dS
+          const torch::Tensor ke = kb.narrow(0, 0, E), ve = vb.narrow(0, 0, E);
+          torch::Tensor probs = torch::mm(qn, ke.t());  // scores, then the rounded probabilities (n, E)
+          torch::Tensor ds = torch::mm(don, ve.t());    // dP, then dS (n, E)
           WithRows(probs, [&](auto* x) {
-            using T_ = std::remove_pointer_t<decltype(x)>;
-            T_* dp = reinterpret_cast<T_*>(ds.data_ptr());
+            using Elem = std::remove_pointer_t<decltype(x)>;
+            Elem* dp = reinterpret_cast<Elem*>(ds.data_ptr());
             for (int64_t r = 0; r < n; ++r) {
               const float* bias_row = bias_p + (b * T + (r0 + r) % T) * S;
-              BackwardRow(x + r * S, dp + r * S, bias_row, static_cast<size_t>(S), static_cast<float>(scale), st[r0 + r],
-                          p.data(), g.data());
+              BackwardRow(x + r * E, dp + r * E, bias_row, static_cast<size_t>(E), static_cast<float>(scale), st[r0 + r], p.data(),
+                          g.data());
             }
           });
           torch::Tensor dqn = dqb.narrow(0, r0, n);
-          at::mm_out(dqn, ds, kb);
-          if (one_block) {
-            at::mm_out(dvb, probs.t(), don);
-            at::mm_out(dkb, ds.t(), qn);
-          } else {
-            dv_sum.add_(torch::mm(probs.t(), don));
-            dk_sum.add_(torch::mm(ds.t(), qn));
-          }
-        }
-        if (!one_block) {
-          dvb.copy_(dv_sum);
-          dkb.copy_(dk_sum);
-        }
+          at::mm_out(dqn, ds, ke);
+          dv_sum.narrow(0, 0, E).add_(torch::mm(probs.t(), don));
+          dk_sum.narrow(0, 0, E).add_(torch::mm(ds.t(), qn));
+        });
+        dv[b][kv].copy_(dv_sum);
+        dk[b][kv].copy_(dk_sum);
       }
     });
     return {dq.view({B, H, T, D}), dk, dv, torch::Tensor(), torch::Tensor()};
