@@ -27,7 +27,7 @@ struct TrainArgs {
   std::string model, data, out, adapter, tokenizer, loss = "sigmoid", targets = "all-linear", truncation = "keep-end";
   std::string schedule = "linear", resume;
   int64_t lora_r = 16, epochs = 1, max_steps = 0, batch_pairs = 8, grad_accum = 1, max_length = 1024, max_prompt_length = 0;
-  int64_t warmup_steps = 0, save_every = 0, eval_every = 0;
+  int64_t warmup_steps = 0, save_every = 0, eval_every = 0, save_total_limit = 0;
   double lora_alpha = 32, lora_dropout = 0.05, beta = 0.1, label_smoothing = 0, rpo_alpha = 0, lr = 5e-6, simpo_gamma = 0.5;
   double warmup_ratio = 0, max_grad_norm = 1.0, weight_decay = 0, test_fraction = 0;
   uint64_t seed = 42, split_seed = 0;
@@ -36,7 +36,7 @@ struct TrainArgs {
   // Keys missing from an older run's config.json take their defaults.
   NLOHMANN_DEFINE_TYPE_INTRUSIVE_WITH_DEFAULT(TrainArgs, kind, model, data, out, adapter, tokenizer, loss, targets, truncation, schedule,
                                  lora_r, epochs, max_steps, batch_pairs, grad_accum, max_length, max_prompt_length,
-                                 warmup_steps, save_every, eval_every, lora_alpha, lora_dropout, beta, label_smoothing,
+                                 warmup_steps, save_every, eval_every, save_total_limit, lora_alpha, lora_dropout, beta, label_smoothing,
                                  rpo_alpha, lr, simpo_gamma, warmup_ratio, max_grad_norm, weight_decay, test_fraction, seed, split_seed,
                                  rslora, reference_free, precompute_ref, gradient_checkpointing, full)
 };
@@ -82,6 +82,7 @@ Result<Resolved> ResolveOptions(const TrainArgs& a) {
   o.seed = a.seed;
   o.save_every = a.save_every;
   o.eval_every = a.eval_every;
+  o.save_total_limit = a.save_total_limit;
   TENET_RETURN_IF_ERROR(ValidateTrainOptions(o));
   TENET_RETURN_IF_ERROR(ParseLoraTargets(a.targets).status());
   TENET_RETURN_IF_ERROR(ParseTruncation(a.truncation).status());
@@ -239,6 +240,7 @@ void AddCommonFlags(CLI::App& sub, TrainArgs* a) {
   sub.add_flag("--gradient-checkpointing", a->gradient_checkpointing,
                "Recompute layer activations in the backward pass: less memory on long sequences, ~1 more forward");
   sub.add_option("--save-every", a->save_every, "Checkpoint every N steps (default: each epoch)");
+  sub.add_option("--save-total-limit", a->save_total_limit, "Keep only the newest N checkpoints (default: all)");
   sub.add_option("--eval-every", a->eval_every, "Evaluate on the test data every N steps (default: each epoch)");
   AddRuntimeFlags(sub, &a->rt);
 }

@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -50,6 +51,7 @@ Status ValidateTrainOptions(const TrainOptions& o) {
   }
   if (!(o.warmup_ratio >= 0 && o.warmup_ratio < 1)) return Status::InvalidArgument("--warmup-ratio", "must be in [0, 1)");
   if (o.warmup_steps < 0) return Status::InvalidArgument("--warmup-steps", "must be >= 0");
+  if (o.save_total_limit < 0) return Status::InvalidArgument("--save-total-limit", "must be >= 0");
   if (!(o.max_grad_norm >= 0)) return Status::InvalidArgument("--max-grad-norm", "must be >= 0");
   if (!(o.weight_decay >= 0)) return Status::InvalidArgument("--weight-decay", "must be >= 0");
   return Status::OK();
@@ -105,6 +107,17 @@ struct Trainer::Impl {
     fs::remove_all(final_dir, ec);
     fs::rename(tmp, final_dir, ec);
     if (ec) return Status::IOError(final_dir, ec.message());
+    if (o.save_total_limit > 0) {  // only after the new one is in place
+      std::vector<std::string> names;
+      for (const auto& e : fs::directory_iterator(dir + "/checkpoints", ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("step-", 0) == 0 && name.find(".tmp") == std::string::npos) names.push_back(name);
+      }
+      std::sort(names.begin(), names.end());  // zero-padded step numbers: oldest first
+      for (size_t i = 0; i + static_cast<size_t>(o.save_total_limit) < names.size(); ++i) {
+        fs::remove_all(dir + "/checkpoints/" + names[i], ec);
+      }
+    }
     return Status::OK();
   }
 
@@ -214,6 +227,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(LlamaForCausalLM& model, std::u
                          {"adam_betas", {options.adam_beta1, options.adam_beta2}},
                          {"adam_epsilon", options.adam_epsilon},
                          {"seed", options.seed},
+                         {"save_total_limit", options.save_total_limit},
                          {"train_examples", impl->objective->train_size()},
                          {"test_examples", impl->objective->test_size()}});
     resolved.update(impl->trainable->Describe());

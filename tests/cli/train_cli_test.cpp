@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -227,7 +228,8 @@ TEST_F(TrainCli, HostileDataIsReportedOrRejectedWithTheLine) {
 
 TEST_F(TrainCli, BadFlagsAreUsageErrors) {
   for (const std::string flags : {"--loss simpo2", "--lora-targets q_proj,foo_proj", "--beta 0", "--label-smoothing 0.1 --loss hinge",
-                                   "--batch-pairs 0", "--test-fraction 1.5", "--truncation middle", "--schedule wavy"}) {
+                                   "--batch-pairs 0", "--test-fraction 1.5", "--truncation middle", "--schedule wavy",
+                                   "--save-total-limit -1"}) {
     auto r = RunCommand(Train(dir_ + "/run", flags), true);
     EXPECT_EQ(r.exit_code, 2) << flags << "\n" << r.out;
     EXPECT_NE(r.out.find("tenet: error:"), std::string::npos) << r.out;
@@ -302,7 +304,7 @@ TEST_F(TrainCli, SftLearnsAssistantTurnsAndResumesAfterKill) {
 TEST_F(TrainCli, FullSftTrainsEveryWeightAndResumesExactly) {
   WriteSft(dir_ + "/sft.jsonl", 40);
   const std::string args = "--full --data " + dir_ + "/sft.jsonl --test-fraction 0.25 --max-steps 20 --batch-size 4 --lr 1e-3 "
-                           "--eval-every 10 --save-every 5 --dtype bfloat16 --threads 2";
+                           "--eval-every 10 --save-every 5 --save-total-limit 2 --dtype bfloat16 --threads 2";
   auto r = RunCommand(Tenet("train sft --model " + *model_ + " --out " + dir_ + "/full " + args), true);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("\"model\":"), std::string::npos) << r.out;
@@ -318,6 +320,11 @@ TEST_F(TrainCli, FullSftTrainsEveryWeightAndResumesExactly) {
   const json config = ReadJson(dir_ + "/full/config.json");
   EXPECT_GT(config["resolved"]["full"]["parameters"].get<int64_t>(), 0);
   EXPECT_FALSE(IsDirectory(dir_ + "/full/adapter"));
+  // --save-total-limit 2: of the checkpoints at steps 5, 10, 15 and 20, the newest two stay.
+  std::vector<std::string> checkpoints;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/full/checkpoints")) checkpoints.push_back(e.path().filename().string());
+  std::sort(checkpoints.begin(), checkpoints.end());
+  EXPECT_EQ(checkpoints, (std::vector<std::string>{"step-00000015", "step-00000020"}));
 
   // The model folder: every tensor of the base, in the base's dtype, most of them changed.
   const std::string trained = dir_ + "/full/model";

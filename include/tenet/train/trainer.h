@@ -50,6 +50,7 @@ struct TrainOptions {
   uint64_t seed = 42;
   int64_t save_every = 0;            // optimizer steps between checkpoints; 0 = at the end of each epoch
   int64_t eval_every = 0;            // optimizer steps between evaluations; 0 = at the end of each epoch
+  int64_t save_total_limit = 0;      // keep only the newest N checkpoints; 0 = keep all
 };
 
 // InvalidArgument naming the flag.
