@@ -17,6 +17,7 @@
 
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
+#include "tensor_rows.h"
 
 namespace tenet::attention {
 namespace {
@@ -125,20 +126,12 @@ TENET_ROW_KERNEL void BackwardRow(uint16_t* x, uint16_t* dp, const float* bias, 
   BackwardRowImpl(x, dp, bias, S, scale, st, p, g);
 }
 
-// Raw row pointer of a contiguous fp32 or bf16 tensor.
-template <typename F>
-void WithRows(const torch::Tensor& t, F&& f) {
-  if (t.scalar_type() == torch::kBFloat16) {
-    f(reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()));
-  } else {
-    f(t.data_ptr<float>());
-  }
-}
-
 struct Dims {
   int64_t B, H, K, G, T, S, D;
-  explicit Dims(const torch::Tensor& q, const torch::Tensor& k)
-      : B(q.size(0)), H(q.size(1)), K(k.size(1)), G(q.size(1) / k.size(1)), T(q.size(2)), S(k.size(2)), D(q.size(3)) {}
+  // From q (B, H, T, D) and k (B, K, S, D).
+  static Dims Of(const torch::Tensor& q, const torch::Tensor& k) {
+    return {q.size(0), q.size(1), k.size(1), q.size(1) / k.size(1), q.size(2), k.size(2), q.size(3)};
+  }
 };
 
 // Queries per block. Short sequences (T x S scores within 1 MB) go whole: skipping keys would not pay
@@ -189,7 +182,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in, const torch::Tensor& k_in,
                                const torch::Tensor& v_in, const torch::Tensor& bias, double scale) {
-    const Dims d(q_in, k_in);
+    const Dims d = Dims::Of(q_in, k_in);
     const torch::Tensor q = q_in.contiguous().view({d.B, d.K, d.G * d.T, d.D});
     const torch::Tensor k = k_in.contiguous(), v = v_in.contiguous();
     torch::Tensor out = torch::empty({d.B, d.K, d.G * d.T, d.D}, q.options());
@@ -228,7 +221,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const double scale = ctx->saved_data["scale"].toDouble();
     const int64_t B = q.size(0), K = q.size(1), rows = q.size(2), D = q.size(3), S = k.size(2);
     const int64_t H = ctx->saved_data["H"].toInt(), G = H / K, T = rows / G;
-    const Dims d{torch::empty({B, H, T, D}), k};
+    const Dims d{B, H, K, G, T, S, D};
     const torch::Tensor dout = grads[0].to(q.scalar_type()).contiguous().view({B, K, rows, D});
     torch::Tensor dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
     const int64_t block = QueryBlock(T, S);

@@ -15,6 +15,7 @@
 
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
+#include "tensor_rows.h"
 
 namespace tenet::head_logprobs {
 namespace {
@@ -92,16 +93,6 @@ TENET_ROW_KERNEL void BackwardRow(const float* x, size_t V, int64_t t, float lse
 }
 TENET_ROW_KERNEL void BackwardRow(const uint16_t* x, size_t V, int64_t t, float lse, float g, uint16_t* out) {
   BackwardRowImpl(x, V, t, lse, g, out);
-}
-
-// Raw row pointer of a contiguous (rows, V) fp32 or bf16 tensor.
-template <typename F>
-void WithRows(const torch::Tensor& t, F&& f) {
-  if (t.scalar_type() == torch::kBFloat16) {
-    f(reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()));
-  } else {
-    f(t.data_ptr<float>());
-  }
 }
 
 class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
