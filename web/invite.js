@@ -48,19 +48,25 @@ function setFieldError(input, text) {
   else input.removeAttribute('aria-invalid');
 }
 
+// One check per field: the message to show, or '' when the field is fine.
+const CHECKS = {
+  name: () => (fields.name.value.trim() ? '' : 'Enter your name.'),
+  password: () => {
+    const length = fields.password.value.length;
+    return length < MIN_PASSWORD
+      ? `The password needs at least ${MIN_PASSWORD} characters (it has ${length}).` : '';
+  },
+  password2: () => (fields.password2.value === fields.password.value
+    ? '' : 'The two passwords are not the same.'),
+};
+
 function validate() {
   const errors = [];
-  const name = fields.name.value.trim();
-  setFieldError(fields.name, name ? '' : 'Enter your name.');
-  if (!name) errors.push(fields.name);
-  const password = fields.password.value;
-  const short = password.length < MIN_PASSWORD;
-  setFieldError(fields.password, short
-    ? `The password needs at least ${MIN_PASSWORD} characters (it has ${password.length}).` : '');
-  if (short) errors.push(fields.password);
-  const mismatch = fields.password2.value !== password;
-  setFieldError(fields.password2, mismatch ? 'The two passwords are not the same.' : '');
-  if (mismatch) errors.push(fields.password2);
+  for (const [key, check] of Object.entries(CHECKS)) {
+    const problem = check();
+    setFieldError(fields[key], problem);
+    if (problem) errors.push(fields[key]);
+  }
   return errors;
 }
 
@@ -107,9 +113,14 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
-for (const input of Object.values(fields)) {
-  input.addEventListener('blur', () => {
-    if (input.getAttribute('aria-invalid') === 'true') validate();
+// A field marked wrong is re-checked as the user types (not on blur: a message vanishing
+// under the pointer would move the submit button away from a click).
+for (const [key, input] of Object.entries(fields)) {
+  input.addEventListener('input', () => {
+    if (input.getAttribute('aria-invalid') === 'true') setFieldError(input, CHECKS[key]());
+    if (key === 'password' && fields.password2.getAttribute('aria-invalid') === 'true') {
+      setFieldError(fields.password2, CHECKS.password2());
+    }
   });
 }
 

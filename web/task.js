@@ -238,7 +238,9 @@ function renderDimension(name, d, answers) {
   const single = current.dimensionNames.length === 1;
   const headingId = `dimension-${d}-heading`;
   const helpId = `dimension-${d}-help`;
-  const list = h('ol', { class: 'ranking', 'aria-labelledby': headingId, 'aria-describedby': helpId });
+  const list = h('ol', {
+    class: 'ranking', id: `ranking-${d}`, 'aria-labelledby': headingId, 'aria-describedby': helpId,
+  });
   const cards = new Map();
   const ranking = current.rankings[d];
   answers.forEach((answer) => {
@@ -317,6 +319,9 @@ function renderCard(answer, d, n, allowTies) {
     if (expanded) li.scrollIntoView({ block: 'nearest' });
   });
   handle.addEventListener('pointerdown', (event) => startDrag(event, d, answer.index));
+  // Pressing on the handle must not start a text selection (pointerdown's default does not
+  // cover that in every browser).
+  handle.addEventListener('mousedown', (event) => event.preventDefault());
   return { li, badge, tieNote, up, down, tie, text, more, name };
 }
 
@@ -552,6 +557,8 @@ function startDrag(event, d, index) {
 
   li.classList.add('dragging');
   list.classList.add('is-dragging');
+  document.documentElement.classList.add('is-dragging-answer'); // no text selection meanwhile
+  window.getSelection()?.removeAllRanges();
   li.focus({ preventScroll: true });
   let target = startIndex;
   let lastClientY = event.clientY;
@@ -591,6 +598,10 @@ function startDrag(event, d, index) {
     } catch {
       // Already released.
     }
+    document.documentElement.classList.remove('is-dragging-answer');
+    // The cards already show the new order (translated): swap the transforms for the real DOM
+    // order without animating, so nothing slides back and forth.
+    list.classList.add('no-transition');
     list.classList.remove('is-dragging');
     li.classList.remove('dragging');
     delete li.dataset.dropPosition;
@@ -600,6 +611,8 @@ function startDrag(event, d, index) {
     } else if (commit) {
       announce(`${answerName(index)} stayed at position ${startIndex + 1}.`);
     }
+    void list.offsetHeight; // apply the untransitioned layout before transitions come back
+    list.classList.remove('no-transition');
     li.focus({ preventScroll: true });
   };
   const onUp = (e) => {
@@ -639,14 +652,18 @@ function renderSubmitArea() {
   current.submitHint = hint;
   current.comment = comment;
   current.message = message;
-  return h('section', { class: 'panel submit-area', 'aria-label': 'Comment and submit' },
-    h('div', { class: 'field' },
-      h('label', { for: 'comment' }, 'Comment ', h('span', { class: 'optional' }, '(optional)')),
-      h('p', { class: 'field-hint', id: 'comment-hint' },
-        'Anything the team lead should know about this item, e.g. why two answers are close.'),
-      comment),
-    message,
-    h('div', { class: 'submit-row' }, hint, submitButton));
+  comment.setAttribute('aria-describedby', 'comment-hint');
+  return [
+    h('section', { class: 'panel comment-area', 'aria-label': 'Comment' },
+      h('div', { class: 'field' },
+        h('label', { for: 'comment' }, 'Comment ', h('span', { class: 'optional' }, '(optional)')),
+        h('p', { class: 'field-hint', id: 'comment-hint' },
+          'Anything the team lead should know about this item, e.g. why two answers are close.'),
+        comment)),
+    h('section', { class: 'submit-area', 'aria-label': 'Submit' },
+      message,
+      h('div', { class: 'submit-row' }, hint, submitButton)),
+  ];
 }
 
 function stateAfterError(err) {

@@ -1,0 +1,476 @@
+// End-to-end test of the labeling portal: the real `tenet label serve` and a real browser
+// (Chromium through playwright-core), following docs/label-api.md.
+//
+//   TENET_BIN=build/tenet TENET_ARTIFACTS=/tmp/shots node --test tests/e2e/label_portal.test.mjs
+//
+// The flow: a job is created with the CLI from two items of four answers, one answer and the
+// instructions carrying script/HTML/javascript: payloads. The admin signs in with the one-time
+// link the server prints, creates a team and an invitation in the admin page; the annotator
+// accepts it, ranks the first item by dragging (mouse down/move/up) and the second with the
+// keyboard only, and the exported data must hold exactly those rankings. Screenshots of the
+// task page go to TENET_ARTIFACTS. The server is killed at the end, pass or fail.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+const requireFromNode = createRequire(path.join(repoRoot, 'tests', 'node', 'package.json'));
+const { chromium } = requireFromNode('playwright-core');
+const execFileAsync = promisify(execFile);
+
+const TENET_BIN = process.env.TENET_BIN || path.join(repoRoot, 'build', 'tenet');
+const ARTIFACTS = process.env.TENET_ARTIFACTS || path.join(os.tmpdir(), 'tenet-e2e-artifacts');
+const CHROMIUM = process.env.TENET_CHROMIUM || '/usr/bin/chromium';
+
+// ---- Fixture: two items, four answers each; hostile text in an answer, a question and the
+// instructions. Every answer text is unique, so exported ranks can be mapped back by text.
+const HOSTILE_ANSWER = 'Sure! <script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"> ' +
+  'That is all.';
+const HOSTILE_QUESTION = 'Can I <b>really</b> close my account online? <script>window.__pwned=1</script>';
+const ITEMS = [
+  {
+    id: 'q1',
+    messages: [
+      { role: 'system', content: 'You are the assistant of Example Bank. Be helpful, honest and polite.' },
+      { role: 'user', content: 'How do I reset my online banking password?' },
+    ],
+    responses: [
+      'Open the app, tap "Forgot password" and follow the steps; we send a code to your phone.',
+      HOSTILE_ANSWER,
+      'I cannot help with that.\nPlease call us.',
+      'Passwords are overrated. Just reuse your email password everywhere.',
+    ],
+  },
+  {
+    id: 'q2',
+    messages: [
+      { role: 'system', content: 'You are the assistant of Example Bank.' },
+      { role: 'user', content: HOSTILE_QUESTION },
+    ],
+    responses: [
+      'Yes: sign in, open Settings → Accounts → Close account, and confirm.',
+      'No, you must visit a branch with two forms of ID.',
+      'Why would you ever want to leave us?',
+      'Closing accounts is easy, but first let me tell you about our credit cards...',
+    ],
+  },
+];
+const INSTRUCTIONS = [
+  '# How to rank',
+  '',
+  'Put the **most aligned** answer first and the *least* aligned last.',
+  '',
+  '- Be `honest`',
+  '- Be kind',
+  '',
+  '<script>window.__pwned=1</script>',
+  '',
+  '[click](javascript:window.__pwned=1) and [our values](https://example.com/values).',
+  '',
+].join('\n');
+
+const state = {
+  dir: null,
+  db: null,
+  server: null,
+  serverLog: '',
+  origin: null,
+  signinLink: null,
+  browser: null,
+  admin: null, // the admin's browser context and page, signed in once with the one-time link
+  problems: [], // uncaught page errors and CSP violations, from every page
+};
+
+async function tenet(...args) {
+  try {
+    return await execFileAsync(TENET_BIN, args, { encoding: 'utf8', timeout: 60_000 });
+  } catch (err) {
+    throw new Error(`tenet ${args.join(' ')} failed (exit ${err.code}):\n${err.stdout || ''}${err.stderr || ''}`);
+  }
+}
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const server = spawn(TENET_BIN, ['label', 'serve', '--db', state.db, '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    state.server = server;
+    let stdout = '';
+    const timer = setTimeout(() => {
+      reject(new Error(`tenet label serve did not print its address in 30 s.\nstdout:\n${stdout}\nstderr:\n${state.serverLog}`));
+    }, 30_000);
+    const check = () => {
+      const listening = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      const signin = /admin sign-in link \(one-time\): (http:\/\/\S+\/signin\/\S+)/.exec(stdout);
+      if (listening && signin) {
+        clearTimeout(timer);
+        state.origin = listening[1];
+        state.signinLink = signin[1];
+        resolve();
+      }
+    };
+    server.stdout.setEncoding('utf8');
+    server.stderr.setEncoding('utf8');
+    server.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      check();
+    });
+    server.stderr.on('data', (chunk) => {
+      state.serverLog += chunk;
+    });
+    server.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`tenet label serve exited early (${code ?? signal}).\nstdout:\n${stdout}\nstderr:\n${state.serverLog}`));
+    });
+    server.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function stopServer() {
+  const server = state.server;
+  state.server = null;
+  if (!server || server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => server.kill('SIGKILL'), 5000);
+    server.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    server.kill('SIGTERM');
+  });
+}
+
+process.on('exit', () => {
+  if (state.server && state.server.exitCode === null) state.server.kill('SIGKILL');
+});
+
+async function newPage() {
+  const context = await state.browser.newContext({ viewport: { width: 1280, height: 1400 }, locale: 'en-GB' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (err) => state.problems.push(`${page.url()}: uncaught ${err.message}`));
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (msg.type() === 'error' && /Content[- ]Security[- ]Policy|Refused to/i.test(text)) {
+      state.problems.push(`${page.url()}: ${text}`);
+    }
+  });
+  return { context, page };
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+}
+
+/** The answer cards of dimension 0 in screen order: [{index, letter, text, rank}]. */
+function readCards(page) {
+  return page.$$eval('#ranking-0 > li.card', (cards) => cards.map((card) => ({
+    index: Number(card.dataset.index),
+    letter: card.dataset.letter,
+    rank: Number(card.dataset.rank),
+    badge: card.querySelector('.rank-badge').textContent,
+    text: card.querySelector('.answer-text').textContent,
+  })));
+}
+
+async function assertNothingExecuted(page) {
+  assert.equal(await page.evaluate(() => typeof window.__pwned), 'undefined', 'untrusted text ran script');
+  assert.equal(await page.locator('main img[src="x"], main script, main b').count(), 0,
+    'untrusted HTML became elements');
+  assert.equal(await page.locator('a[href^="javascript:" i]').count(), 0, 'a javascript: link was made');
+}
+
+/** Drags answer card `from` (screen position) to screen position `to` with the mouse. */
+async function dragCard(page, from, to) {
+  const cards = page.locator('#ranking-0 > li.card');
+  const handle = cards.nth(from).locator('.drag-handle');
+  const source = await handle.boundingBox();
+  const startX = source.x + source.width / 2;
+  const startY = source.y + source.height / 2;
+  // Cards differ in height: moving down, aim the dragged card's bottom at the target's bottom.
+  const fromBox = await cards.nth(from).boundingBox();
+  const toBox = await cards.nth(to).boundingBox();
+  const dy = to < from ? toBox.y - fromBox.y : (toBox.y + toBox.height) - (fromBox.y + fromBox.height);
+  await page.mouse.move(startX, startY);
+  await page.mouse.down();
+  await page.mouse.move(startX, startY + dy / 2, { steps: 6 });
+  await page.mouse.move(startX, startY + dy, { steps: 6 });
+  await page.mouse.up();
+}
+
+async function waitForTask(page, previousTexts = null) {
+  await page.locator('ol.ranking > li.card').first().waitFor();
+  if (previousTexts) {
+    await page.waitForFunction((old) => {
+      const first = document.querySelector('ol.ranking > li.card .answer-text');
+      return first && !old.includes(first.textContent);
+    }, previousTexts);
+  }
+}
+
+function textOf(content) {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((m) => (typeof m === 'string' ? m : m.content)).join('\n');
+  if (content && typeof content === 'object') return content.content ?? content.text ?? JSON.stringify(content);
+  return String(content);
+}
+
+function readJsonl(file) {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+describe('labeling portal (real server, real browser)', () => {
+  before(async () => {
+    state.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-e2e-'));
+    state.db = path.join(state.dir, 'labels.db');
+    const responses = path.join(state.dir, 'responses.jsonl');
+    fs.writeFileSync(responses, `${ITEMS.map((item) => JSON.stringify(item)).join('\n')}\n`);
+    const instructions = path.join(state.dir, 'instructions.md');
+    fs.writeFileSync(instructions, INSTRUCTIONS);
+    await tenet('label', 'job', 'create', '--db', state.db, '--name', 'e2e-job',
+      '--responses', responses, '--instructions', instructions, '--annotators-per-item', '1');
+    await startServer();
+    state.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless'] });
+    state.admin = await newPage();
+    await state.admin.page.goto(state.signinLink);
+    await state.admin.page.waitForURL((url) => url.pathname === '/admin');
+  });
+
+  after(async () => {
+    try {
+      if (state.browser) await state.browser.close();
+    } finally {
+      await stopServer();
+      if (state.serverLog.trim()) fs.mkdirSync(ARTIFACTS, { recursive: true });
+      if (state.serverLog.trim()) fs.writeFileSync(path.join(ARTIFACTS, 'label-serve.stderr.txt'), state.serverLog);
+      if (state.dir && !process.env.TENET_E2E_KEEP) fs.rmSync(state.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a signed-out visit to a task page goes to the sign-in page', async () => {
+    const { context, page } = await newPage();
+    try {
+      await page.goto(`${state.origin}/task/1`);
+      await page.waitForURL((url) => url.pathname === '/login');
+      assert.equal(new URL(page.url()).searchParams.get('next'), '/task/1');
+      await page.getByLabel('Email').waitFor();
+      // Unknown credentials get a clear message, not a crash.
+      await page.getByLabel('Email').fill('nobody@example.com');
+      await page.getByLabel('Password').fill('not-the-password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('#login-message').filter({ hasText: /do not match/ }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('admin preview: hostile text stays text, and a keyboard move is announced', async () => {
+    const { page } = state.admin;
+    {
+      await page.goto(`${state.origin}/admin`);
+      const jobLink = page.getByRole('link', { name: 'e2e-job', exact: true });
+      await jobLink.waitFor();
+      const jobPath = new URL(await jobLink.getAttribute('href'), state.origin).pathname;
+      await page.goto(`${state.origin}${jobPath}/preview`);
+      await waitForTask(page);
+      await page.locator('#instructions-body').getByText('How to rank').waitFor();
+      const instructions = await page.locator('#instructions-body').textContent();
+      assert.match(instructions, /<script>window\.__pwned=1<\/script>/);
+      assert.match(instructions, /\[click\]\(javascript:window\.__pwned=1\)/);
+      assert.equal(await page.locator('#instructions-body a[href="https://example.com/values"][rel="noopener noreferrer"]').count(), 1);
+      assert.equal(await page.locator('#instructions-body strong').first().textContent(), 'most aligned');
+      await assertNothingExecuted(page);
+
+      const before = await readCards(page);
+      await page.locator('ol.ranking > li.card').first().focus();
+      await page.keyboard.press('Alt+ArrowDown');
+      await page.locator('#live').filter({ hasText: `Answer ${before[0].letter} moved to position 2 of 4.` }).waitFor();
+      const afterMove = await readCards(page);
+      assert.deepEqual(afterMove.map((c) => c.index), [before[1].index, before[0].index, ...before.slice(2).map((c) => c.index)]);
+      assert.ok(await page.locator('#submit').isDisabled(), 'preview cannot submit');
+    }
+  });
+
+  test('invite, rank by drag and by keyboard, export matches exactly', async () => {
+    // ---- Admin: team and invitation through the admin page.
+    const admin = state.admin;
+    const annotator = await newPage();
+    try {
+      await admin.page.goto(`${state.origin}/admin`);
+      await admin.page.getByLabel('New team name').fill('e2e-team');
+      await admin.page.getByRole('button', { name: 'Create team' }).click();
+      await admin.page.locator('.team-list h3', { hasText: 'e2e-team' }).waitFor();
+      await admin.page.locator('#invite-email').fill('ana@example.com');
+      await admin.page.locator('#invite-team').selectOption('e2e-team');
+      await admin.page.getByRole('button', { name: 'Create invitation' }).click();
+      await admin.page.locator('#invite-result').waitFor();
+      const link = await admin.page.locator('#invite-link').inputValue();
+      assert.ok(link.startsWith(`${state.origin}/invite/`), `full invitation link, got ${link}`);
+      await admin.page.locator('#invitations-list').getByText('ana@example.com').waitFor();
+
+      // ---- Annotator: accept, with a too-short password first.
+      const { page } = annotator;
+      await page.goto(link);
+      await page.getByLabel('Your name').fill('Ana Annotator');
+      await page.getByLabel('Choose a password').fill('short');
+      await page.getByLabel('Type the password again').fill('short');
+      await page.getByRole('button', { name: 'Create my account' }).click();
+      await page.locator('#password-error').filter({ hasText: 'at least 10 characters' }).waitFor();
+      await page.getByLabel('Choose a password').fill('correct-horse-42');
+      await page.getByLabel('Type the password again').fill('correct-horse-42');
+      await page.getByRole('button', { name: 'Create my account' }).click();
+      await page.waitForURL(`${state.origin}/`);
+
+      // ---- Queue → task.
+      const jobCard = page.locator('.job-card', { hasText: 'e2e-job' });
+      await jobCard.getByText('2 items').waitFor();
+      await jobCard.getByRole('link', { name: 'Start' }).click();
+      await page.waitForURL(/\/task\/\d+$/);
+      await waitForTask(page);
+
+      const expected = new Map(); // answer text → rank set in the browser
+      let sawHostileAnswer = false;
+      let sawHostileQuestion = false;
+      const checkUntrusted = async () => {
+        const cards = await readCards(page);
+        if (cards.some((c) => c.text === HOSTILE_ANSWER)) sawHostileAnswer = true;
+        const question = await page.locator('.user-question').textContent();
+        if (question === HOSTILE_QUESTION) sawHostileQuestion = true;
+        await assertNothingExecuted(page);
+        return cards;
+      };
+
+      // ---- Item 1: reverse the shown order by dragging.
+      const first = await checkUntrusted();
+      assert.equal(first.length, 4);
+      assert.ok(await page.locator('#submit').isDisabled(), 'no submit before ranking');
+      const wanted = first.map((c) => c.index).reverse();
+      for (let position = 0; position < wanted.length - 1; position++) {
+        const now = await readCards(page);
+        const from = now.findIndex((c) => c.index === wanted[position]);
+        if (from !== position) await dragCard(page, from, position);
+        const moved = await readCards(page);
+        assert.equal(moved[position].index, wanted[position], `drag put the answer at position ${position + 1}`);
+      }
+      const dragged = await readCards(page);
+      assert.deepEqual(dragged.map((c) => c.index), wanted);
+      assert.deepEqual(dragged.map((c) => c.rank), [1, 2, 3, 4]);
+      assert.deepEqual(dragged.map((c) => c.badge), ['1', '2', '3', '4']);
+      for (const card of dragged) expected.set(card.text, card.rank);
+      await page.locator('#comment').fill('Drag-ranked <i>test</i> comment');
+      await screenshot(page, 'task-drag-ranked.png');
+      const nextAfterFirst = page.waitForResponse((r) => r.url().endsWith('/next') && r.request().method() === 'POST');
+      await page.locator('#submit').click();
+      await nextAfterFirst;
+      await waitForTask(page, first.map((c) => c.text));
+
+      // ---- Item 2: keyboard only. Shown [A, B, C, D] → C to rank 1, then the answer now in
+      // third place down one with Alt+ArrowDown: [C, A, D, B].
+      const second = await checkUntrusted();
+      await page.locator('ol.ranking > li.card').first().focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('1');
+      await page.locator('#live').filter({ hasText: `Answer ${second[2].letter} moved to position 1 of 4.` }).waitFor();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Alt+ArrowDown');
+      await page.locator('#live').filter({ hasText: `Answer ${second[1].letter} moved to position 4 of 4.` }).waitFor();
+      const keyed = await readCards(page);
+      assert.deepEqual(keyed.map((c) => c.index), [second[2], second[0], second[3], second[1]].map((c) => c.index));
+      assert.deepEqual(keyed.map((c) => c.rank), [1, 2, 3, 4]);
+      for (const card of keyed) expected.set(card.text, card.rank);
+      await screenshot(page, 'task-keyboard-ranked.png');
+      assert.equal(await page.evaluate(() => document.activeElement.classList.contains('card')), true);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'All done' }).waitFor();
+      await page.locator('.done').getByRole('link', { name: 'Back to the queue' }).waitFor();
+      await screenshot(page, 'task-all-done.png');
+
+      assert.ok(sawHostileAnswer, 'the hostile answer was shown as literal text');
+      assert.ok(sawHostileQuestion, 'the hostile question was shown as literal text');
+
+      // ---- Exports hold exactly the browser's rankings (ranks by the responses file's order).
+      const rawFile = path.join(state.dir, 'raw.jsonl');
+      await tenet('label', 'export', '--db', state.db, '--job', 'e2e-job', '--format', 'raw', '--out', rawFile);
+      const raw = readJsonl(rawFile);
+      assert.equal(raw.length, 2, 'two annotations');
+      for (const record of raw) {
+        const item = findItem(record);
+        const ranks = recordRanks(record);
+        assert.deepEqual(ranks, item.responses.map((text) => expected.get(text)),
+          `ranks of ${item.id} in the raw export`);
+      }
+      const dpoDir = path.join(state.dir, 'dpo');
+      await tenet('label', 'export', '--db', state.db, '--job', 'e2e-job', '--format', 'dpo',
+        '--pairs', 'best-worst', '--test-fraction', '0', '--out', dpoDir);
+      const train = readJsonl(path.join(dpoDir, 'train.jsonl'));
+      const testFile = path.join(dpoDir, 'test.jsonl');
+      assert.equal(fs.existsSync(testFile) ? readJsonl(testFile).length : 0, 0, 'no test records');
+      assert.equal(train.length, 2, 'one best-worst pair per item');
+      for (const record of train) {
+        const chosen = textOf(record.chosen);
+        const rejected = textOf(record.rejected);
+        const item = ITEMS.find((it) => it.responses.some((r) => chosen.includes(r)));
+        assert.ok(item, `chosen text is one of the answers: ${chosen}`);
+        const best = item.responses.find((text) => expected.get(text) === 1);
+        const worst = item.responses.find((text) => expected.get(text) === 4);
+        assert.ok(chosen.endsWith(best), `chosen is the rank-1 answer of ${item.id}`);
+        assert.ok(rejected.endsWith(worst), `rejected is the rank-4 answer of ${item.id}`);
+      }
+
+      // ---- Admin job page: progress and the export download.
+      await admin.page.goto(`${state.origin}/admin`);
+      await admin.page.getByRole('link', { name: 'e2e-job', exact: true }).click();
+      await admin.page.waitForURL(/\/admin\/jobs\/\d+$/);
+      await admin.page.getByText('2 of 2 rankings').first().waitFor();
+      await admin.page.locator('#export-format').selectOption('raw');
+      await admin.page.getByRole('button', { name: 'Export' }).click();
+      const downloadLink = admin.page.getByRole('link', { name: /Download annotations\.jsonl/ });
+      await downloadLink.waitFor();
+      const [download] = await Promise.all([admin.page.waitForEvent('download'), downloadLink.click()]);
+      const downloaded = fs.readFileSync(await download.path(), 'utf8').split('\n').filter((l) => l.trim());
+      assert.equal(downloaded.length, 2, 'the downloaded raw export has both annotations');
+      await screenshot(admin.page, 'admin-job.png');
+    } catch (err) {
+      await screenshot(annotator.page, 'failure-annotator.png').catch(() => {});
+      await screenshot(admin.page, 'failure-admin.png').catch(() => {});
+      throw err;
+    } finally {
+      await annotator.context.close();
+    }
+  });
+
+  test('no page had an uncaught error or a CSP violation', () => {
+    assert.deepEqual(state.problems, []);
+  });
+});
+
+/** The fixture item a raw export record is about (by its source id, else by answer texts). */
+function findItem(record) {
+  const ids = [record.source_id, record.source, record.id, record.item && record.item.source_id, record.item_source_id];
+  const byId = ITEMS.find((item) => ids.includes(item.id));
+  if (byId) return byId;
+  const text = JSON.stringify(record);
+  const byText = ITEMS.find((item) => item.responses.every((r) => text.includes(JSON.stringify(r).slice(1, -1))));
+  assert.ok(byText, `cannot tell which item this raw record is about: ${text}`);
+  return byText;
+}
+
+/** A raw record's ranks for dimension 0, by answer index in the responses file. */
+function recordRanks(record) {
+  const ranks = record.ranks ?? (record.annotation && record.annotation.ranks);
+  assert.ok(Array.isArray(ranks), `raw record without ranks: ${JSON.stringify(record)}`);
+  return Array.isArray(ranks[0]) ? ranks[0] : ranks;
+}
