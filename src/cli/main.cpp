@@ -20,6 +20,15 @@ const CommandSpec kCommands[] = {
     {"train sft", "Fine-tune a LoRA adapter on completions / conversations (loss on assistant tokens only)", tenet::cli::AddTrainSftCommand},
     {"eval dpo", "DPO metrics of an adapter on preference pairs (TRL names, JSON)", tenet::cli::AddEvalDpoCommand},
     {"merge", "Merge a LoRA adapter into its base model as a plain HF folder", tenet::cli::AddMergeCommand},
+    {"label serve", "Serve the annotator portal and its JSON API (prints a one-time admin sign-in link)", tenet::cli::AddLabelServeCommand},
+    {"label admin-link", "Print a new one-time admin sign-in link", tenet::cli::AddLabelAdminLinkCommand},
+    {"label job create", "Create a ranking job from a responses file", tenet::cli::AddLabelJobCreateCommand},
+    {"label job list", "List jobs with their progress", tenet::cli::AddLabelJobListCommand},
+    {"label job pause", "Pause a job (no new tasks; held tasks can still be submitted)", tenet::cli::AddLabelJobPauseCommand},
+    {"label job resume", "Resume a paused job", tenet::cli::AddLabelJobResumeCommand},
+    {"label invite", "Print a one-time invitation link for an annotator", tenet::cli::AddLabelInviteCommand},
+    {"label status", "Progress, per-annotator counts and agreement of a job", tenet::cli::AddLabelStatusCommand},
+    {"label export", "Export a job's rankings: DPO pairs, a Ground Truth-style manifest, or raw", tenet::cli::AddLabelExportCommand},
 };
 }  // namespace
 

@@ -13,6 +13,11 @@ const char* CodeName(Status::Code c) {
     case Status::Code::kCorruption: return "corrupt";
     case Status::Code::kUnimplemented: return "unsupported";
     case Status::Code::kInternal: return "internal error";
+    case Status::Code::kUnauthenticated: return "not signed in";
+    case Status::Code::kPermissionDenied: return "forbidden";
+    case Status::Code::kConflict: return "conflict";
+    case Status::Code::kGone: return "gone";
+    case Status::Code::kResourceExhausted: return "too many requests";
   }
   return "unknown";
 }

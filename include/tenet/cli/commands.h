@@ -16,4 +16,13 @@ RunFn AddTrainDpoCommand(CLI::App& sub);
 RunFn AddTrainSftCommand(CLI::App& sub);
 RunFn AddEvalDpoCommand(CLI::App& sub);
 RunFn AddMergeCommand(CLI::App& sub);
+RunFn AddLabelServeCommand(CLI::App& sub);
+RunFn AddLabelAdminLinkCommand(CLI::App& sub);
+RunFn AddLabelJobCreateCommand(CLI::App& sub);
+RunFn AddLabelJobListCommand(CLI::App& sub);
+RunFn AddLabelJobPauseCommand(CLI::App& sub);
+RunFn AddLabelJobResumeCommand(CLI::App& sub);
+RunFn AddLabelInviteCommand(CLI::App& sub);
+RunFn AddLabelStatusCommand(CLI::App& sub);
+RunFn AddLabelExportCommand(CLI::App& sub);
 }  // namespace tenet::cli

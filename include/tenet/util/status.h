@@ -20,7 +20,11 @@ namespace tenet {
 
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kIOError, kCorruption, kUnimplemented, kInternal };
+  enum class Code {
+    kOk = 0, kInvalidArgument, kNotFound, kIOError, kCorruption, kUnimplemented, kInternal,
+    // For services (the labeling portal): who may do what, and state conflicts.
+    kUnauthenticated, kPermissionDenied, kConflict, kGone, kResourceExhausted,
+  };
 
   Status() = default;  // OK
   static Status OK() { return Status(); }
@@ -30,6 +34,11 @@ class Status {
   static Status Corruption(std::string_view what, std::string_view msg = {}) { return {Code::kCorruption, what, msg}; }
   static Status Unimplemented(std::string_view what, std::string_view msg = {}) { return {Code::kUnimplemented, what, msg}; }
   static Status Internal(std::string_view what, std::string_view msg = {}) { return {Code::kInternal, what, msg}; }
+  static Status Unauthenticated(std::string_view what, std::string_view msg = {}) { return {Code::kUnauthenticated, what, msg}; }
+  static Status PermissionDenied(std::string_view what, std::string_view msg = {}) { return {Code::kPermissionDenied, what, msg}; }
+  static Status Conflict(std::string_view what, std::string_view msg = {}) { return {Code::kConflict, what, msg}; }
+  static Status Gone(std::string_view what, std::string_view msg = {}) { return {Code::kGone, what, msg}; }
+  static Status ResourceExhausted(std::string_view what, std::string_view msg = {}) { return {Code::kResourceExhausted, what, msg}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -1,0 +1,88 @@
+// Ranking jobs: a responses file (one question with N answers per line) turned into items, with
+// the instructions and rules annotators work under. Jobs are visible to the teams assigned to
+// them (every annotator when none is).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tenet/label/accounts.h"
+#include "tenet/label/db.h"
+
+namespace tenet::label {
+
+// One line of a responses file: `tenet generate` output ({"id", "messages", "responses"}) or a
+// Ground Truth-style manifest line ({"source", "responses"} with an optional "id").
+struct ResponseItem {
+  std::string source_id;    // "id", or "line<N>"
+  nlohmann::json messages;  // system + user messages (a manifest's source becomes one user message)
+  std::vector<std::string> responses;
+  std::string line;  // the input line as given (the manifest export repeats it)
+};
+constexpr size_t kMaxAnswers = 26;  // shown as A..Z
+// InvalidArgument naming `where`:line for malformed JSON, missing or wrong keys, fewer than 2 or
+// more than 26 answers, empty answers, duplicate ids, or an empty file.
+Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where);
+
+struct JobSpec {
+  std::string name;
+  std::string instructions_md;
+  std::vector<std::string> dimensions = {"Alignment with our values"};
+  bool allow_ties = false;
+  int annotators_per_item = 3;      // 1-9
+  int64_t task_time_limit_s = 1800;  // a lease's length
+  int64_t lifetime_s = 0;            // 0 = the job never ends
+  bool shuffle = true;               // answers in a random order per annotator (recorded)
+  std::vector<std::string> teams;    // empty = every annotator
+  std::string source_file;           // for the record
+};
+// InvalidArgument "bad_job" for a spec outside these ranges.
+Status ValidateJobSpec(const JobSpec& spec);
+
+struct JobSummary {
+  int64_t id = 0;
+  std::string name;
+  std::string state;  // active | paused | ended
+  std::string instructions_md;
+  std::vector<std::string> dimensions;
+  bool allow_ties = false;
+  int annotators_per_item = 0;
+  int64_t task_time_limit_s = 0;
+  int64_t expires_at = 0;  // 0 = never
+  bool shuffle = true;
+  std::vector<std::string> teams;
+  int64_t created_at = 0;
+  int64_t items = 0;
+  int64_t submissions = 0;
+  int64_t complete_items = 0;
+};
+nlohmann::json ToJson(const JobSummary& j);  // without the instructions (they can be long)
+
+// "90s", "30m", "2h", "7d" or plain seconds. InvalidArgument otherwise or when not positive.
+Result<int64_t> ParseDuration(const std::string& text);
+
+class Jobs {
+ public:
+  explicit Jobs(LabelDb& db) : db_(db) {}
+  // Conflict "job_exists" for a taken name, NotFound "team_unknown" for a team that does not exist.
+  Result<JobSummary> Create(const JobSpec& spec, const std::vector<ResponseItem>& items);
+  Result<std::vector<JobSummary>> List();
+  Result<JobSummary> Get(int64_t id);                   // NotFound "job_unknown"
+  Result<JobSummary> GetByName(const std::string& name);  // NotFound "job_unknown"
+  Result<JobSummary> SetPaused(int64_t id, bool paused);
+
+ private:
+  LabelDb& db_;
+};
+
+// Inside a store callback: the job's summary; NotFound "job_unknown".
+Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now);
+// PermissionDenied "forbidden" unless `user` is the admin or in one of the job's teams (or the
+// job has no teams).
+Status CheckJobAccess(SQLite::Database& db, const JobSummary& job, const User& user);
+
+}  // namespace tenet::label

@@ -1,0 +1,289 @@
+// Jobs and responses files. See tenet/label/jobs.h.
+#include "tenet/label/jobs.h"
+
+#include <algorithm>
+#include <set>
+
+namespace tenet::label {
+
+using nlohmann::json;
+
+namespace {
+
+Status LineError(const std::string& where, size_t line, const std::string& msg) {
+  return Status::InvalidArgument("bad_responses", where + ":" + std::to_string(line) + ": " + msg);
+}
+
+std::vector<std::string> JsonStrings(const std::string& text) {
+  std::vector<std::string> out;
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_array()) {
+    for (const json& s : j) {
+      if (s.is_string()) out.push_back(s.get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where) {
+  std::vector<ResponseItem> out;
+  std::set<std::string> ids;
+  size_t line_no = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return LineError(where, line_no, "not valid JSON (or not valid UTF-8)");
+    if (!j.is_object()) return LineError(where, line_no, "expected a JSON object");
+    ResponseItem item;
+    item.line = line;
+    if (j.contains("id")) {
+      if (j["id"].is_string()) item.source_id = j["id"].get<std::string>();
+      else if (j["id"].is_number_integer()) item.source_id = std::to_string(j["id"].get<int64_t>());
+      else return LineError(where, line_no, "\"id\" must be a string or an integer");
+      if (item.source_id.empty()) return LineError(where, line_no, "\"id\" is empty");
+    } else {
+      item.source_id = "line" + std::to_string(line_no);
+    }
+    if (!ids.insert(item.source_id).second) return LineError(where, line_no, "duplicate id '" + item.source_id + "'");
+    if (j.contains("messages")) {
+      const json& m = j["messages"];
+      if (!m.is_array() || m.empty()) return LineError(where, line_no, "\"messages\" must be a non-empty list");
+      for (const json& msg : m) {
+        if (!msg.is_object() || !msg.contains("role") || !msg["role"].is_string() || !msg.contains("content") ||
+            !msg["content"].is_string()) {
+          return LineError(where, line_no, "each message needs string \"role\" and \"content\"");
+        }
+        const std::string role = msg["role"].get<std::string>();
+        if (role != "system" && role != "user" && role != "assistant") {
+          return LineError(where, line_no, "unknown message role '" + role + "'");
+        }
+      }
+      if (m.back()["role"] != "user") return LineError(where, line_no, "the last message must be the user's question");
+      item.messages = json::array();
+      for (const json& msg : m) item.messages.push_back({{"role", msg["role"]}, {"content", msg["content"]}});
+    } else if (j.contains("source")) {
+      if (!j["source"].is_string() || j["source"].get<std::string>().empty()) {
+        return LineError(where, line_no, "\"source\" must be a non-empty string");
+      }
+      item.messages = json::array({{{"role", "user"}, {"content", j["source"]}}});
+    } else {
+      return LineError(where, line_no, "needs \"messages\" (tenet generate) or \"source\" (manifest)");
+    }
+    if (!j.contains("responses") || !j["responses"].is_array()) {
+      return LineError(where, line_no, "needs \"responses\": a list of answer strings");
+    }
+    for (const json& r : j["responses"]) {
+      if (!r.is_string()) return LineError(where, line_no, "every response must be a string");
+      if (r.get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos) {
+        return LineError(where, line_no, "a response is empty");
+      }
+      item.responses.push_back(r.get<std::string>());
+    }
+    if (item.responses.size() < 2) return LineError(where, line_no, "needs at least 2 responses to rank");
+    if (item.responses.size() > kMaxAnswers) return LineError(where, line_no, "at most 26 responses per question");
+    out.push_back(std::move(item));
+  }
+  if (out.empty()) return Status::InvalidArgument("bad_responses", where + ": no questions in the file");
+  return out;
+}
+
+Status ValidateJobSpec(const JobSpec& s) {
+  auto bad = [](const std::string& m) { return Status::InvalidArgument("bad_job", m); };
+  if (s.name.empty() || s.name.size() > 100) return bad("a job name is 1-100 characters");
+  if (std::any_of(s.name.begin(), s.name.end(), [](unsigned char c) { return c < ' ' || c == 0x7f; })) {
+    return bad("a job name has no control characters");
+  }
+  if (s.instructions_md.size() > 1 << 20) return bad("instructions are at most 1 MiB");
+  if (s.dimensions.empty() || s.dimensions.size() > 8) return bad("a job ranks along 1-8 dimensions");
+  std::set<std::string> seen;
+  for (const std::string& d : s.dimensions) {
+    if (d.empty() || d.size() > 200) return bad("a dimension name is 1-200 characters");
+    if (!seen.insert(d).second) return bad("dimension '" + d + "' is listed twice");
+  }
+  if (s.annotators_per_item < 1 || s.annotators_per_item > 9) return bad("annotators per item must be 1-9");
+  if (s.task_time_limit_s < 10 || s.task_time_limit_s > 7 * 24 * 3600) return bad("the task time limit must be 10 s to 7 days");
+  if (s.lifetime_s < 0) return bad("the job lifetime must be positive");
+  return Status::OK();
+}
+
+Result<int64_t> ParseDuration(const std::string& text) {
+  const auto bad = Status::InvalidArgument(text, "expected a duration like 90s, 30m, 2h or 7d");
+  if (text.empty()) return bad;
+  size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (...) {
+    return bad;
+  }
+  const std::string unit = text.substr(used);
+  int64_t mult = 0;
+  if (unit.empty() || unit == "s") mult = 1;
+  else if (unit == "m") mult = 60;
+  else if (unit == "h") mult = 3600;
+  else if (unit == "d") mult = 86400;
+  else return bad;
+  if (n <= 0 || n > (int64_t{1} << 40) / mult) return bad;
+  return n * mult;
+}
+
+json ToJson(const JobSummary& j) {
+  return {{"id", j.id},
+          {"name", j.name},
+          {"state", j.state},
+          {"dimensions", j.dimensions},
+          {"allow_ties", j.allow_ties},
+          {"annotators_per_item", j.annotators_per_item},
+          {"task_time_limit_s", j.task_time_limit_s},
+          {"expires_at", j.expires_at ? json(j.expires_at) : json(nullptr)},
+          {"shuffle", j.shuffle},
+          {"teams", j.teams},
+          {"created_at", j.created_at},
+          {"items", j.items},
+          {"submissions", j.submissions},
+          {"needed", j.items * j.annotators_per_item},
+          {"complete_items", j.complete_items}};
+}
+
+Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now) {
+  SQLite::Statement q(db, "SELECT id, name, state, instructions_md, dimensions, allow_ties, annotators_per_item, "
+                          "task_time_limit_s, COALESCE(expires_at, 0), shuffle, created_at FROM jobs WHERE id = ?");
+  q.bind(1, id);
+  if (!q.executeStep()) return Status::NotFound("job_unknown", "no job with id " + std::to_string(id));
+  JobSummary j;
+  j.id = q.getColumn(0).getInt64();
+  j.name = q.getColumn(1).getString();
+  j.state = q.getColumn(2).getString();
+  j.instructions_md = q.getColumn(3).getString();
+  j.dimensions = JsonStrings(q.getColumn(4).getString());
+  j.allow_ties = q.getColumn(5).getInt() != 0;
+  j.annotators_per_item = q.getColumn(6).getInt();
+  j.task_time_limit_s = q.getColumn(7).getInt64();
+  j.expires_at = q.getColumn(8).getInt64();
+  j.shuffle = q.getColumn(9).getInt() != 0;
+  j.created_at = q.getColumn(10).getInt64();
+  if (j.expires_at && j.expires_at <= now) j.state = "ended";
+  SQLite::Statement t(db, "SELECT t.name FROM teams t JOIN job_teams jt ON jt.team_id = t.id WHERE jt.job_id = ? ORDER BY t.name");
+  t.bind(1, id);
+  while (t.executeStep()) j.teams.push_back(t.getColumn(0).getString());
+  SQLite::Statement c(db, "SELECT count(*), COALESCE(sum(n_submitted), 0), COALESCE(sum(n_submitted >= ?), 0) FROM items WHERE job_id = ?");
+  c.bind(1, j.annotators_per_item);
+  c.bind(2, id);
+  c.executeStep();
+  j.items = c.getColumn(0).getInt64();
+  j.submissions = c.getColumn(1).getInt64();
+  j.complete_items = c.getColumn(2).getInt64();
+  return j;
+}
+
+Status CheckJobAccess(SQLite::Database& db, const JobSummary& job, const User& user) {
+  if (user.role == "admin" || job.teams.empty()) return Status::OK();
+  SQLite::Statement q(db, "SELECT 1 FROM job_teams jt JOIN team_members m ON m.team_id = jt.team_id "
+                          "WHERE jt.job_id = ? AND m.user_id = ? LIMIT 1");
+  q.bind(1, job.id);
+  q.bind(2, user.id);
+  if (q.executeStep()) return Status::OK();
+  return Status::PermissionDenied("forbidden", "this job is not assigned to your team");
+}
+
+Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseItem>& items) {
+  TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
+  if (items.empty()) return Status::InvalidArgument("bad_responses", "the job has no questions");
+  return db_.Write([&](SQLite::Database& db) -> Result<JobSummary> {
+    const int64_t now = db_.Now();
+    SQLite::Statement exists(db, "SELECT 1 FROM jobs WHERE name = ?");
+    exists.bind(1, spec.name);
+    if (exists.executeStep()) return Status::Conflict("job_exists", "a job named '" + spec.name + "' already exists");
+    std::vector<int64_t> team_ids;
+    for (const std::string& t : spec.teams) {
+      SQLite::Statement q(db, "SELECT id FROM teams WHERE name = ?");
+      q.bind(1, t);
+      if (!q.executeStep()) return Status::NotFound("team_unknown", "no team named '" + t + "'");
+      team_ids.push_back(q.getColumn(0).getInt64());
+    }
+    SQLite::Statement ins(db, "INSERT INTO jobs(name, instructions_md, dimensions, allow_ties, annotators_per_item, "
+                              "task_time_limit_s, expires_at, shuffle, state, source_file, created_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)");
+    ins.bind(1, spec.name);
+    ins.bind(2, spec.instructions_md);
+    ins.bind(3, json(spec.dimensions).dump());
+    ins.bind(4, spec.allow_ties ? 1 : 0);
+    ins.bind(5, spec.annotators_per_item);
+    ins.bind(6, spec.task_time_limit_s);
+    if (spec.lifetime_s > 0) ins.bind(7, now + spec.lifetime_s); else ins.bind(7);
+    ins.bind(8, spec.shuffle ? 1 : 0);
+    ins.bind(9, spec.source_file);
+    ins.bind(10, now);
+    ins.exec();
+    const int64_t job_id = db.getLastInsertRowid();
+    for (int64_t t : team_ids) {
+      SQLite::Statement jt(db, "INSERT INTO job_teams(job_id, team_id) VALUES (?, ?)");
+      jt.bind(1, job_id);
+      jt.bind(2, t);
+      jt.exec();
+    }
+    SQLite::Statement item(db, "INSERT INTO items(job_id, position, source_id, messages, responses, source_line, slots_free) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (size_t i = 0; i < items.size(); ++i) {
+      item.reset();
+      item.bind(1, job_id);
+      item.bind(2, static_cast<int64_t>(i));
+      item.bind(3, items[i].source_id);
+      item.bind(4, items[i].messages.dump());
+      item.bind(5, json(items[i].responses).dump());
+      item.bind(6, items[i].line);
+      item.bind(7, spec.annotators_per_item);
+      item.exec();
+    }
+    return LoadJob(db, job_id, now);
+  });
+}
+
+Result<std::vector<JobSummary>> Jobs::List() {
+  return db_.Read([&](SQLite::Database& db) -> Result<std::vector<JobSummary>> {
+    std::vector<int64_t> ids;
+    SQLite::Statement q(db, "SELECT id FROM jobs ORDER BY id");
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    std::vector<JobSummary> out;
+    for (int64_t id : ids) {
+      TENET_ASSIGN_OR_RETURN(JobSummary j, LoadJob(db, id, db_.Now()));
+      out.push_back(std::move(j));
+    }
+    return out;
+  });
+}
+
+Result<JobSummary> Jobs::Get(int64_t id) {
+  return db_.Read([&](SQLite::Database& db) { return LoadJob(db, id, db_.Now()); });
+}
+
+Result<JobSummary> Jobs::GetByName(const std::string& name) {
+  return db_.Read([&](SQLite::Database& db) -> Result<JobSummary> {
+    SQLite::Statement q(db, "SELECT id FROM jobs WHERE name = ?");
+    q.bind(1, name);
+    if (!q.executeStep()) return Status::NotFound("job_unknown", "no job named '" + name + "'");
+    return LoadJob(db, q.getColumn(0).getInt64(), db_.Now());
+  });
+}
+
+Result<JobSummary> Jobs::SetPaused(int64_t id, bool paused) {
+  return db_.Write([&](SQLite::Database& db) -> Result<JobSummary> {
+    TENET_ASSIGN_OR_RETURN(JobSummary j, LoadJob(db, id, db_.Now()));
+    if (j.state == "ended") return Status::Gone("job_ended", "job '" + j.name + "' has ended");
+    SQLite::Statement up(db, "UPDATE jobs SET state = ? WHERE id = ?");
+    up.bind(1, paused ? "paused" : "active");
+    up.bind(2, id);
+    up.exec();
+    return LoadJob(db, id, db_.Now());
+  });
+}
+
+}  // namespace tenet::label

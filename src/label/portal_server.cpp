@@ -1,0 +1,484 @@
+// HTTP layer of the labeling portal. See tenet/label/portal_server.h and docs/label-api.md.
+#include "tenet/label/portal_server.h"
+
+#include <httplib.h>
+#include <sodium.h>
+
+#include <functional>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "tenet/label/accounts.h"
+#include "tenet/label/annotations.h"
+#include "tenet/label/export.h"
+#include "tenet/label/jobs.h"
+#include "tenet/label/rate_limiter.h"
+#include "tenet/label/report.h"
+#include "tenet/label/tasks.h"
+#include "tenet/label/web_assets.h"
+
+namespace tenet::label {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kCookie = "tenet_session";
+constexpr size_t kSmallBody = 1u << 20;
+constexpr int64_t kLoginWindowS = 15 * 60;
+constexpr const char* kCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+int HttpCode(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kUnauthenticated: return 401;
+    case Status::Code::kPermissionDenied: return 403;
+    case Status::Code::kNotFound: return 404;
+    case Status::Code::kConflict: return 409;
+    case Status::Code::kGone: return 410;
+    case Status::Code::kResourceExhausted: return 429;
+    default: return 500;
+  }
+}
+
+void SendJson(httplib::Response& res, int code, const json& body) {
+  res.status = code;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, int code, const std::string& err, const std::string& message) {
+  SendJson(res, code, {{"error", {{"code", err}, {"message", message}}}});
+}
+
+// Label errors read "<code>: <message>"; others get a generic code.
+void SendError(httplib::Response& res, const Status& s) {
+  const int code = HttpCode(s);
+  std::string err = "internal", message = s.message();
+  const size_t colon = message.find(": ");
+  if (colon != std::string::npos && colon < 40 && message.find(' ') > colon) {
+    err = message.substr(0, colon);
+    message = message.substr(colon + 2);
+  } else if (code != 500) {
+    err = "error";
+  }
+  if (code == 500) message = "internal error: " + message;
+  SendError(res, code, err, message);
+}
+
+std::string CookieToken(const httplib::Request& req) {
+  const std::string cookies = req.get_header_value("Cookie");
+  const std::string key = std::string(kCookie) + "=";
+  size_t pos = 0;
+  while (pos < cookies.size()) {
+    while (pos < cookies.size() && (cookies[pos] == ' ' || cookies[pos] == ';')) ++pos;
+    if (cookies.compare(pos, key.size(), key) == 0) {
+      const size_t start = pos + key.size();
+      const size_t end = cookies.find(';', start);
+      return cookies.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    pos = cookies.find(';', pos);
+    if (pos == std::string::npos) break;
+  }
+  return "";
+}
+
+void SetSessionCookie(httplib::Response& res, const std::string& token) {
+  res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                                   std::to_string(Accounts::kSessionLifetimeS));
+}
+
+bool SameSecret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+json SessionJson(const Session& s) { return {{"user", ToJson(s.user)}, {"csrf_token", s.csrf_token}}; }
+
+std::string Mime(const std::string& name) {
+  auto ends = [&](const char* ext) { return name.size() > strlen(ext) && name.compare(name.size() - strlen(ext), strlen(ext), ext) == 0; };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  if (ends(".ico")) return "image/x-icon";
+  return "application/octet-stream";
+}
+
+void SecurityHeaders(httplib::Response& res) {
+  res.set_header("Content-Security-Policy", kCsp);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("X-Frame-Options", "DENY");
+}
+
+int64_t ToId(const std::string& s) {
+  try {
+    return std::stoll(s);
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+struct PortalServer::Impl {
+  LabelDb& db;
+  PortalOptions opt;
+  Accounts accounts{db};
+  Jobs jobs{db};
+  Tasks tasks{db};
+  RateLimiter by_email;
+  RateLimiter by_client;
+  httplib::Server svr;
+  int port = 0;
+
+  Impl(LabelDb& d, PortalOptions o)
+      : db(d), opt(o), by_email(o.max_login_failures_per_email, kLoginWindowS), by_client(o.max_login_failures_per_client, kLoginWindowS) {}
+
+  enum class Access { kPublic, kSignedIn, kAdmin };
+  struct Call {
+    const httplib::Request& req;
+    httplib::Response& res;
+    std::optional<Session> session;
+    json body;
+    const User& user() const { return session->user; }
+  };
+  using ApiFn = std::function<Result<json>(Call&)>;
+
+  void Api(bool post, const std::string& pattern, Access access, size_t max_body, ApiFn fn) {
+    auto handler = [this, post, access, max_body, fn](const httplib::Request& req, httplib::Response& res) {
+      Call call{req, res, std::nullopt, json::object()};
+      if (post) {
+        if (req.body.size() > max_body) return SendError(res, 413, "too_large", "the request body is larger than " + std::to_string(max_body) + " bytes");
+        const std::string type = req.get_header_value("Content-Type");
+        if (type.rfind("application/json", 0) != 0) return SendError(res, 415, "not_json", "send the body as application/json");
+        const std::string origin = req.get_header_value("Origin");
+        if (!origin.empty() && origin != "http://" + req.get_header_value("Host") && origin != "https://" + req.get_header_value("Host")) {
+          return SendError(res, 403, "bad_origin", "cross-site requests are refused");
+        }
+        if (!req.body.empty()) {
+          call.body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+          if (call.body.is_discarded() || !call.body.is_object()) {
+            return SendError(res, 400, "bad_json", "the body must be a JSON object");
+          }
+        }
+      }
+      if (access != Access::kPublic) {
+        Result<Session> s = accounts.Authenticate(CookieToken(req));
+        if (!s.ok()) return SendError(res, s.status());
+        call.session = std::move(s).value();
+        if (access == Access::kAdmin && call.session->user.role != "admin") {
+          return SendError(res, 403, "forbidden", "this needs the admin");
+        }
+        if (post && !SameSecret(req.get_header_value("X-CSRF-Token"), call.session->csrf_token)) {
+          return SendError(res, 403, "csrf", "missing or wrong X-CSRF-Token header; reload the page");
+        }
+      }
+      try {
+        Result<json> r = fn(call);
+        if (!r.ok()) return SendError(res, r.status());
+        SendJson(res, 200, r.value());
+      } catch (const json::exception& e) {
+        SendError(res, 400, "bad_request", std::string("a field has the wrong type or is missing: ") + e.what());
+      }
+    };
+    if (post) svr.Post(pattern, handler); else svr.Get(pattern, handler);
+  }
+
+  void Page(const std::string& pattern, const std::string& file) {
+    svr.Get(pattern, [file](const httplib::Request&, httplib::Response& res) {
+      const WebAsset* a = FindWebAsset(file);
+      if (!a) return SendError(res, 404, "not_found", "no page " + file);
+      SecurityHeaders(res);
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::string(a->content), "text/html; charset=utf-8");
+    });
+  }
+
+  Result<json> Login(Call& c) {
+    const std::string email = c.body.at("email").get<std::string>();
+    const std::string password = c.body.at("password").get<std::string>();
+    const int64_t now = db.Now();
+    const std::string email_key = "email:" + email, client_key = "client:" + c.req.remote_addr;
+    if (!by_email.Allowed(email_key, now) || !by_client.Allowed(client_key, now)) {
+      return Status::ResourceExhausted("rate_limited", "too many failed sign-ins; wait 15 minutes");
+    }
+    Result<NewSession> s = accounts.Login(email, password);
+    if (!s.ok()) {
+      if (s.status().code() == Status::Code::kUnauthenticated) {
+        by_email.RecordFailure(email_key, now);
+        by_client.RecordFailure(client_key, now);
+      }
+      return s.status();
+    }
+    by_email.Clear(email_key);
+    SetSessionCookie(c.res, s->token);
+    return SessionJson(s->session);
+  }
+
+  Result<json> CreateJob(Call& c) {
+    JobSpec spec;
+    const json& b = c.body;
+    spec.name = b.at("name").get<std::string>();
+    spec.instructions_md = b.value("instructions_md", std::string());
+    if (b.contains("dimensions")) spec.dimensions = b["dimensions"].get<std::vector<std::string>>();
+    spec.allow_ties = b.value("allow_ties", false);
+    spec.annotators_per_item = b.value("annotators_per_item", 3);
+    spec.task_time_limit_s = b.value("task_time_limit_s", int64_t{1800});
+    if (b.contains("lifetime_s") && !b["lifetime_s"].is_null()) spec.lifetime_s = b["lifetime_s"].get<int64_t>();
+    spec.shuffle = b.value("shuffle", true);
+    if (b.contains("teams")) spec.teams = b["teams"].get<std::vector<std::string>>();
+    spec.source_file = b.value("source_file", std::string("upload"));
+    TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
+    TENET_ASSIGN_OR_RETURN(auto items, ParseResponses(b.at("responses_jsonl").get<std::string>(), "responses"));
+    TENET_ASSIGN_OR_RETURN(JobSummary j, jobs.Create(spec, items));
+    return json{{"job", ToJson(j)}};
+  }
+
+  Result<json> ExportJob(Call& c, int64_t id) {
+    ExportOptions o;
+    const auto& q = c.req;
+    try {
+      if (q.has_param("format")) o.format = q.get_param_value("format");
+      if (q.has_param("pairs")) o.pairs = q.get_param_value("pairs");
+      if (q.has_param("test_fraction")) o.test_fraction = std::stod(q.get_param_value("test_fraction"));
+      if (q.has_param("seed")) o.seed = std::stoull(q.get_param_value("seed"));
+      if (q.has_param("min_agreement")) o.min_agreement = std::stod(q.get_param_value("min_agreement"));
+      if (q.has_param("dimension")) o.dimension = std::stoul(q.get_param_value("dimension"));
+      if (q.has_param("skip_ties")) o.skip_ties = q.get_param_value("skip_ties") == "1" || q.get_param_value("skip_ties") == "true";
+    } catch (...) {
+      return Status::InvalidArgument("bad_export", "a number in the query is not a number");
+    }
+    TENET_ASSIGN_OR_RETURN(JobAnnotations a, LoadJobAnnotations(db, id));
+    TENET_ASSIGN_OR_RETURN(ExportResult r, Export(a, o));
+    return json{{"files", r.files}, {"report", r.report}};
+  }
+
+  static Result<int64_t> PathId(const Call& c, size_t i = 1) {
+    const int64_t id = ToId(c.req.matches[i]);
+    if (id < 0) return Status::NotFound("not_found", "no such id");
+    return id;
+  }
+
+  void Routes() {
+    constexpr size_t kSmall = kSmallBody;
+    // Sign-in and invitations.
+    Api(true, "/api/login", Access::kPublic, kSmall, [this](Call& c) { return Login(c); });
+    Api(true, "/api/logout", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
+      TENET_RETURN_IF_ERROR(accounts.Logout(CookieToken(c.req)));
+      c.res.set_header("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+      return json::object();
+    });
+    Api(false, "/api/me", Access::kSignedIn, 0, [](Call& c) -> Result<json> { return SessionJson(*c.session); });
+    Api(false, R"(/api/invitations/([A-Za-z0-9_-]{1,100}))", Access::kPublic, 0, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(Invitation inv, accounts.PeekInvitation(c.req.matches[1]));
+      return json{{"email", inv.email}, {"team", inv.team}, {"expires_at", inv.expires_at}};
+    });
+    Api(true, R"(/api/invitations/([A-Za-z0-9_-]{1,100})/accept)", Access::kPublic, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(NewSession s, accounts.AcceptInvitation(c.req.matches[1], c.body.at("name").get<std::string>(),
+                                                                     c.body.at("password").get<std::string>()));
+      SetSessionCookie(c.res, s.token);
+      return SessionJson(s.session);
+    });
+    // Annotators.
+    Api(false, "/api/queue", Access::kSignedIn, 0, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(auto q, tasks.Queue(c.user()));
+      json jobs_json = json::array();
+      for (const auto& e : q) {
+        jobs_json.push_back({{"id", e.job.id},
+                             {"name", e.job.name},
+                             {"remaining", e.remaining},
+                             {"done_by_me", e.done_by_me},
+                             {"total_items", e.job.items},
+                             {"annotators_per_item", e.job.annotators_per_item},
+                             {"task_time_limit_s", e.job.task_time_limit_s}});
+      }
+      return json{{"jobs", jobs_json}};
+    });
+    Api(true, R"(/api/jobs/(\d+)/next)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      TENET_ASSIGN_OR_RETURN(auto t, tasks.Next(c.user(), id));
+      return json{{"task", t ? ToJson(*t) : json(nullptr)}};
+    });
+    Api(true, R"(/api/tasks/(\d+)/submit)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      Submission s;
+      s.ranks = c.body.at("ranks").get<std::vector<std::vector<int>>>();
+      s.comment = c.body.value("comment", std::string());
+      if (c.body.contains("time_spent_ms") && !c.body["time_spent_ms"].is_null()) s.time_spent_ms = c.body["time_spent_ms"].get<int64_t>();
+      TENET_ASSIGN_OR_RETURN(SubmitResult r, tasks.Submit(c.user(), id, s));
+      return json{{"submission_id", r.submission_id}, {"duplicate", r.duplicate}};
+    });
+    Api(true, R"(/api/tasks/(\d+)/release)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      TENET_RETURN_IF_ERROR(tasks.Release(c.user(), id));
+      return json::object();
+    });
+    Api(true, R"(/api/tasks/(\d+)/skip)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      TENET_RETURN_IF_ERROR(tasks.Skip(c.user(), id, c.body.at("reason").get<std::string>()));
+      return json::object();
+    });
+    // Admin: jobs.
+    Api(false, "/api/admin/jobs", Access::kAdmin, 0, [this](Call&) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(auto list, jobs.List());
+      json out = json::array();
+      for (const JobSummary& j : list) out.push_back(ToJson(j));
+      return json{{"jobs", out}};
+    });
+    Api(true, "/api/admin/jobs", Access::kAdmin, opt.max_body_bytes, [this](Call& c) { return CreateJob(c); });
+    for (const char* action : {"pause", "resume"}) {
+      const bool pause = std::string(action) == "pause";
+      Api(true, std::string(R"(/api/admin/jobs/(\d+)/)") + action, Access::kAdmin, kSmall, [this, pause](Call& c) -> Result<json> {
+        TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+        TENET_ASSIGN_OR_RETURN(JobSummary j, jobs.SetPaused(id, pause));
+        return json{{"job", ToJson(j)}};
+      });
+    }
+    Api(false, R"(/api/admin/jobs/(\d+)/status)", Access::kAdmin, 0, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      TENET_ASSIGN_OR_RETURN(JobAnnotations a, LoadJobAnnotations(db, id));
+      return JobStatusJson(a);
+    });
+    Api(false, R"(/api/admin/jobs/(\d+)/preview)", Access::kAdmin, 0, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      TENET_ASSIGN_OR_RETURN(Task t, tasks.Preview(id));
+      return json{{"task", ToJson(t)}};
+    });
+    Api(false, R"(/api/admin/jobs/(\d+)/export)", Access::kAdmin, 0, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      return ExportJob(c, id);
+    });
+    // Admin: people.
+    Api(false, "/api/admin/teams", Access::kAdmin, 0, [this](Call&) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(auto teams, accounts.ListTeams());
+      json out = json::array();
+      for (const Team& t : teams) out.push_back({{"id", t.id}, {"name", t.name}, {"members", t.members}});
+      return json{{"teams", out}};
+    });
+    Api(true, "/api/admin/teams", Access::kAdmin, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(Team t, accounts.CreateTeam(c.body.at("name").get<std::string>()));
+      return json{{"team", {{"id", t.id}, {"name", t.name}, {"members", t.members}}}};
+    });
+    Api(false, "/api/admin/invitations", Access::kAdmin, 0, [this](Call&) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(auto list, accounts.ListInvitations());
+      json out = json::array();
+      for (const Invitation& i : list) out.push_back(ToJson(i));
+      return json{{"invitations", out}};
+    });
+    Api(true, "/api/admin/invitations", Access::kAdmin, kSmall, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(auto inv, accounts.Invite(c.body.at("email").get<std::string>(), c.body.value("team", std::string()),
+                                                       c.body.value("expires_in_s", int64_t{7 * 24 * 3600})));
+      return json{{"invitation", ToJson(inv.first)}, {"link", "/invite/" + inv.second}};
+    });
+    Api(false, "/api/admin/annotators", Access::kAdmin, 0, [this](Call&) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(auto rows, accounts.ListAnnotators());
+      json out = json::array();
+      for (const auto& r : rows) {
+        json u = ToJson(r.user);
+        u["submissions"] = r.submissions;
+        out.push_back(u);
+      }
+      return json{{"annotators", out}};
+    });
+    for (const char* action : {"deactivate", "activate"}) {
+      const bool active = std::string(action) == "activate";
+      Api(true, std::string(R"(/api/admin/annotators/(\d+)/)") + action, Access::kAdmin, kSmall, [this, active](Call& c) -> Result<json> {
+        TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+        TENET_ASSIGN_OR_RETURN(User u, accounts.SetActive(id, active));
+        return json{{"user", ToJson(u)}};
+      });
+    }
+    // One-time admin sign-in link.
+    svr.Get(R"(/signin/([A-Za-z0-9_-]{1,100}))", [this](const httplib::Request& req, httplib::Response& res) {
+      SecurityHeaders(res);
+      res.set_header("Cache-Control", "no-store");
+      Result<NewSession> s = accounts.UseSigninLink(req.matches[1]);
+      if (!s.ok()) {
+        res.status = HttpCode(s.status());
+        res.set_content("<!doctype html><meta charset=utf-8><title>Sign-in link</title><p>This sign-in link cannot be used: it was "
+                        "already used, has expired or is not valid. Run <code>tenet label admin-link</code> for a new one.",
+                        "text/html; charset=utf-8");
+        return;
+      }
+      SetSessionCookie(res, s->token);
+      res.status = 303;
+      res.set_header("Location", "/admin");
+    });
+    // Pages and static files.
+    Page("/", "index.html");
+    Page("/login", "login.html");
+    Page(R"(/invite/([A-Za-z0-9_-]{1,100}))", "invite.html");
+    Page(R"(/task/(\d+))", "task.html");
+    Page("/admin", "admin.html");
+    Page(R"(/admin/jobs/(\d+))", "admin-job.html");
+    Page(R"(/admin/jobs/(\d+)/preview)", "task.html");
+    svr.Get(R"(/static/([A-Za-z0-9._-]{1,100}))", [](const httplib::Request& req, httplib::Response& res) {
+      const std::string name = req.matches[1];
+      const WebAsset* a = name.find(".html") == std::string::npos ? FindWebAsset(name) : nullptr;
+      if (!a) return SendError(res, 404, "not_found", "no file " + name);
+      SecurityHeaders(res);
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::string(a->content), Mime(name).c_str());
+    });
+    svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413) return SendError(res, 413, "too_large", "the request body is too large");
+      if (res.status == 404) {
+        return SendError(res, 404, "not_found", "no route " + req.method + " " + req.path);
+      }
+      SendError(res, res.status, "error", "request failed");
+    });
+    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      SendError(res, 500, "internal", "internal error: " + what);
+    });
+  }
+};
+
+PortalServer::PortalServer(LabelDb& db, PortalOptions options) : impl_(std::make_unique<Impl>(db, options)) {
+  const size_t threads = options.threads;
+  impl_->svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  impl_->svr.set_payload_max_length(options.max_body_bytes);
+  impl_->svr.set_keep_alive_max_count(100000);
+  impl_->svr.set_keep_alive_timeout(5);
+  impl_->Routes();
+}
+
+PortalServer::~PortalServer() { Stop(); }
+
+Status PortalServer::Bind(const std::string& host, int port) {
+  if (port == 0) {
+    impl_->port = impl_->svr.bind_to_any_port(host);
+    if (impl_->port <= 0) return Status::IOError(host, "cannot bind to any port");
+  } else {
+    if (!impl_->svr.bind_to_port(host, port)) {
+      return Status::IOError(host + ":" + std::to_string(port), "cannot listen (address in use or not available)");
+    }
+    impl_->port = port;
+  }
+  return Status::OK();
+}
+
+int PortalServer::port() const { return impl_->port; }
+
+Status PortalServer::Run() {
+  if (!impl_->svr.listen_after_bind()) return Status::IOError("portal", "the server stopped with an error");
+  return Status::OK();
+}
+
+void PortalServer::Stop() {
+  if (impl_->svr.is_running()) impl_->svr.stop();
+}
+
+}  // namespace tenet::label
