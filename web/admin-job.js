@@ -54,14 +54,33 @@ function renderActions(job) {
   box.append(h('a', { class: 'button secondary', href: `/admin/jobs/${jobId}/preview` }, 'Preview as annotator'));
 }
 
+// docs/label-api.md names both JobSummary's item count and JobStatus's per-item rows `items`;
+// the server keeps the count in `items` and sends the rows as `item_agreement`. Both are read.
+function itemCount(job) {
+  return Array.isArray(job.items) ? job.items.length : job.items;
+}
+
+function itemRows(status) {
+  if (Array.isArray(status.item_agreement)) return status.item_agreement;
+  return Array.isArray(status.items) ? status.items : [];
+}
+
+function renderDimensionChoice(dimensions) {
+  const field = $('export-dimension-field');
+  const select = $('export-dimension');
+  field.hidden = dimensions.length < 2;
+  if (select.childElementCount === dimensions.length) return;
+  replaceChildren(select, dimensions.map((name, d) => h('option', { value: String(d), text: name })));
+}
+
 function renderProgress(job) {
   const states = { active: 'Active', paused: 'Paused', ended: 'Ended' };
   replaceChildren($('progress-body'),
     progressCell(job.submissions, job.needed,
-      `${job.submissions} of ${job.needed} rankings · ${job.complete_items} of ${job.items} items complete`),
+      `${job.submissions} of ${job.needed} rankings · ${job.complete_items} of ${itemCount(job)} items complete`),
     h('dl', { class: 'stats' },
       stat('State', h('span', { class: `badge state-${job.state}` }, states[job.state] || String(job.state))),
-      stat('Items', String(job.items)),
+      stat('Items', String(itemCount(job))),
       stat('Annotators per item', String(job.annotators_per_item)),
       stat('Time limit per task', formatDuration(job.task_time_limit_s)),
       stat('Ranked by', h('span', { text: (job.dimensions || []).join(', ') || '—' })),
@@ -94,7 +113,7 @@ function renderPeople(annotators) {
     ['Name', 'Email', { text: 'Submissions', numeric: true }, { text: 'Skips', numeric: true },
       { text: 'Median time', numeric: true }, { text: 'Agreement with others', numeric: true }],
     sorted.map((p) => [
-      h('span', { text: p.name || '—' }),
+      h('span', { text: p.name || p.email || '—' }),
       h('span', { text: p.email || '' }),
       { value: p.submissions ?? 0, numeric: true },
       { value: p.skips ?? 0, numeric: true },
@@ -105,7 +124,9 @@ function renderPeople(annotators) {
 
 function formatConsolidated(consolidated) {
   if (!Array.isArray(consolidated) || !consolidated.length) return '—';
-  if (Array.isArray(consolidated[0])) return consolidated.map((r) => r.join(', ')).join(' | ');
+  if (consolidated.some((r) => Array.isArray(r) || r === null)) {
+    return consolidated.map((r) => (Array.isArray(r) ? r.join(', ') : '—')).join(' | ');
+  }
   return consolidated.join(', ');
 }
 
@@ -143,7 +164,8 @@ async function load() {
     renderProgress(status);
     renderAgreement(status.agreement);
     renderPeople(status.annotators);
-    renderItems(status.items);
+    renderItems(itemRows(status));
+    renderDimensionChoice(status.dimensions || []);
   } catch (err) {
     if (err.status === 401) return;
     replaceChildren($('progress-body'));
@@ -185,6 +207,7 @@ async function exportData(event) {
     params.set('test_fraction', String(fraction));
     params.set('seed', String(Number($('export-seed').value || 0)));
     params.set('skip_ties', $('export-skip-ties').checked ? '1' : '0');
+    if (!$('export-dimension-field').hidden) params.set('dimension', $('export-dimension').value);
   }
   const minAgreement = Number($('export-min-agreement').value || 0);
   if (!(minAgreement >= 0 && minAgreement <= 1)) {
@@ -235,7 +258,7 @@ async function init() {
     if (err.status !== 401) showMessage($('job-status'), err.message);
     return;
   }
-  $('who').textContent = user.name || user.email;
+  $('who').textContent = `Signed in as ${user.name || user.email}`;
   if (!jobId) {
     showMessage($('job-status'), 'This address does not name a job.');
     return;

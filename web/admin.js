@@ -393,7 +393,7 @@ async function init() {
     if (err.status !== 401) showMessage($('admin-status'), err.message);
     return;
   }
-  $('who').textContent = user.name || user.email;
+  $('who').textContent = `Signed in as ${user.name || user.email}`;
   if (user.role !== 'admin') {
     replaceChildren($('main'), h('h1', {}, 'Admins only'),
       h('p', {}, 'This page is for the team lead. ', h('a', { href: '/' }, 'Go to your work.')));

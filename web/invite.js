@@ -26,6 +26,7 @@ const PROBLEMS = {
 function showProblem(code, fallback) {
   const [title, advice] = PROBLEMS[code] || [fallback || 'This invitation cannot be used.', ''];
   form.hidden = true;
+  document.getElementById('invite-heading').textContent = 'Invitation link';
   replaceChildren(intro,
     h('div', { class: 'notice error', role: 'alert' },
       h('p', {}, h('strong', {}, title)),

@@ -31,7 +31,7 @@ async function load() {
     if (err.status !== 401) showMessage(status, err.message);
     return;
   }
-  document.getElementById('who').textContent = user.name || user.email;
+  document.getElementById('who').textContent = `Signed in as ${user.name || user.email}`;
   if (user.role === 'admin') document.getElementById('admin-link').hidden = false;
   try {
     const { jobs } = await get('/api/queue');

@@ -159,11 +159,14 @@ function renderTask(task) {
 
 function renderInstructions(job) {
   const storageKey = `tenet.instructions.closed.${job.id}`;
-  let closed = false;
+  // Open beside the task on wide screens; on narrow ones it sits above the question, so it
+  // starts closed there. The annotator's own choice is remembered per job.
+  let closed = !window.matchMedia('(min-width: 60rem)').matches;
   try {
-    closed = localStorage.getItem(storageKey) === '1';
+    const remembered = localStorage.getItem(storageKey);
+    if (remembered !== null) closed = remembered === '1';
   } catch {
-    // Storage can be off; the pane then starts open.
+    // Storage can be off; the default stands.
   }
   const body = h('div', { class: 'markdown', id: 'instructions-body' });
   if (job.instructions_md && job.instructions_md.trim()) body.append(renderMarkdown(job.instructions_md));
@@ -704,8 +707,17 @@ async function submit() {
   }
   setBusy(false);
   announce('Ranking submitted. Loading the next item.');
-  showMessage(pageStatus, 'Thank you, your ranking was saved.', 'ok');
+  flash('Thank you, your ranking was saved.', 'ok');
   await loadNext();
+}
+
+let flashTimer = null;
+
+/** A short confirmation above the task that goes away by itself. */
+function flash(message, kind) {
+  showMessage(pageStatus, message, kind);
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => showMessage(pageStatus, ''), 6000);
 }
 
 function setBusy(value, label) {
@@ -784,7 +796,7 @@ function openSkipDialog() {
     }
     dialog.close();
     announce('Item skipped. Loading the next item.');
-    showMessage(pageStatus, 'Skipped. You will not see that item again.', 'info');
+    flash('Skipped. You will not see that item again.', 'info');
     await loadNext();
   };
 }

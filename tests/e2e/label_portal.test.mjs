@@ -404,7 +404,7 @@ describe('labeling portal (real server, real browser)', () => {
       // ---- Exports hold exactly the browser's rankings (ranks by the responses file's order).
       const rawFile = path.join(state.dir, 'raw.jsonl');
       await tenet('label', 'export', '--db', state.db, '--job', 'e2e-job', '--format', 'raw', '--out', rawFile);
-      const raw = readJsonl(rawFile);
+      const raw = readJsonl(rawFile).filter((r) => r.ranks !== undefined && (r.event ?? 'submitted') === 'submitted');
       assert.equal(raw.length, 2, 'two annotations');
       for (const record of raw) {
         const item = findItem(record);
@@ -468,9 +468,13 @@ function findItem(record) {
   return byText;
 }
 
-/** A raw record's ranks for dimension 0, by answer index in the responses file. */
+/**
+ * A raw record's ranks for the job's one dimension, by answer index in the responses file:
+ * `ranks` is [[...]] per dimension, or {"<dimension name>": [...]}.
+ */
 function recordRanks(record) {
-  const ranks = record.ranks ?? (record.annotation && record.annotation.ranks);
+  let ranks = record.ranks;
+  if (ranks && !Array.isArray(ranks) && typeof ranks === 'object') ranks = Object.values(ranks);
   assert.ok(Array.isArray(ranks), `raw record without ranks: ${JSON.stringify(record)}`);
   return Array.isArray(ranks[0]) ? ranks[0] : ranks;
 }
