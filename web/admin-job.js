@@ -102,6 +102,18 @@ function renderAgreement(agreement) {
       'Both are 1 when annotators agree completely. They need at least two rankings of an item.'));
 }
 
+let namesById = new Map();
+
+// JobStatus's annotator rows may come without names; the annotator list has them.
+async function loadNames() {
+  try {
+    const { annotators } = await get('/api/admin/annotators');
+    namesById = new Map(annotators.map((u) => [u.id, u.name]));
+  } catch {
+    // Names are a nicety; e-mails still identify people.
+  }
+}
+
 function renderPeople(annotators) {
   const box = $('people-body');
   if (!annotators || !annotators.length) {
@@ -113,7 +125,7 @@ function renderPeople(annotators) {
     ['Name', 'Email', { text: 'Submissions', numeric: true }, { text: 'Skips', numeric: true },
       { text: 'Median time', numeric: true }, { text: 'Agreement with others', numeric: true }],
     sorted.map((p) => [
-      h('span', { text: p.name || p.email || '—' }),
+      h('span', { text: p.name || namesById.get(p.id) || p.email || '—' }),
       h('span', { text: p.email || '' }),
       { value: p.submissions ?? 0, numeric: true },
       { value: p.skips ?? 0, numeric: true },
@@ -157,7 +169,7 @@ function renderItems(items) {
 
 async function load() {
   try {
-    const status = await get(`/api/admin/jobs/${jobId}/status`);
+    const [status] = await Promise.all([get(`/api/admin/jobs/${jobId}/status`), loadNames()]);
     document.title = `${status.name} — Tenet labeling admin`;
     $('job-name').textContent = status.name;
     renderActions(status);

@@ -452,6 +452,75 @@ describe('labeling portal (real server, real browser)', () => {
     }
   });
 
+  test('a job made in the admin page: ties, two dimensions, skip, sign-in; export matches', async () => {
+    const admin = state.admin.page;
+    await admin.goto(`${state.origin}/admin`);
+    await admin.getByLabel('Name', { exact: true }).fill('e2e-ties');
+    await admin.getByLabel('Instructions for annotators').fill('Rank by **helpfulness**, then by *tone*.');
+    await admin.getByLabel('Responses file (.jsonl)').setInputFiles({
+      name: 'responses.jsonl', mimeType: 'application/jsonl',
+      buffer: Buffer.from(`${ITEMS.map((item) => JSON.stringify(item)).join('\n')}\n`),
+    });
+    await admin.locator('#job-responses-info').filter({ hasText: '2 lines read' }).waitFor();
+    await admin.getByLabel('What to rank by').fill('Helpfulness, Tone');
+    await admin.getByLabel('Allow ties').check();
+    await admin.getByLabel('Annotators per item').fill('1');
+    await admin.locator('#job-teams').selectOption('e2e-team');
+    await admin.getByRole('button', { name: 'Create job' }).click();
+    await admin.locator('#job-message').filter({ hasText: 'Created' }).waitFor();
+    await admin.getByRole('link', { name: 'e2e-ties', exact: true }).waitFor();
+
+    const { context, page } = await newPage();
+    try {
+      await page.goto(`${state.origin}/login`);
+      await page.getByLabel('Email').fill('ana@example.com');
+      await page.getByLabel('Password').fill('correct-horse-42');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${state.origin}/`);
+      await page.locator('.job-card', { hasText: 'e2e-ties' }).getByRole('link', { name: 'Start' }).click();
+      await waitForTask(page);
+      assert.equal(await page.locator('ol.ranking').count(), 2, 'one ranking per dimension');
+
+      // Skip the first item, with a reason.
+      const skipped = await readCards(page);
+      await page.getByRole('button', { name: 'Skip…' }).click();
+      await page.getByLabel('The question is unclear or broken').check();
+      await page.getByRole('button', { name: 'Skip this item' }).click();
+      await waitForTask(page, skipped.map((c) => c.text));
+
+      // Second item: tie the second answer with the first in Helpfulness (key =), keep the
+      // shown order for Tone.
+      const shown = await readCards(page);
+      await page.locator('#ranking-0 > li.card').nth(1).focus();
+      await page.keyboard.press('=');
+      await page.locator('#live').filter({ hasText: `Answer ${shown[1].letter} tied with Answer ${shown[0].letter} at rank 1.` }).waitFor();
+      assert.deepEqual((await readCards(page)).map((c) => c.rank), [1, 1, 3, 4]);
+      assert.ok(await page.locator('#submit').isDisabled(), 'Tone is not ranked yet');
+      await page.getByRole('button', { name: 'The order shown is already my ranking' }).click();
+      await screenshot(page, 'task-ties-two-dimensions.png');
+      await page.locator('#submit').click();
+      await page.getByRole('heading', { name: 'All done' }).waitFor();
+
+      const rawFile = path.join(state.dir, 'raw-ties.jsonl');
+      await tenet('label', 'export', '--db', state.db, '--job', 'e2e-ties', '--format', 'raw', '--out', rawFile);
+      const records = readJsonl(rawFile);
+      const submitted = records.filter((r) => r.ranks !== undefined);
+      assert.equal(submitted.length, 1);
+      const item = findItem(submitted[0]);
+      const rankOf = new Map(shown.map((c, position) => [c.text, [1, 1, 3, 4][position]]));
+      const toneOf = new Map(shown.map((c, position) => [c.text, position + 1]));
+      const ranks = submitted[0].ranks;
+      const byDimension = Array.isArray(ranks) ? ranks : [ranks.Helpfulness, ranks.Tone];
+      assert.deepEqual(byDimension[0], item.responses.map((t) => rankOf.get(t)), 'Helpfulness ranks with the tie');
+      assert.deepEqual(byDimension[1], item.responses.map((t) => toneOf.get(t)), 'Tone ranks as shown');
+      const skips = records.filter((r) => r.ranks === undefined);
+      assert.equal(skips.length, 1, 'the skip is exported too');
+      assert.match(JSON.stringify(skips[0]), /The question is unclear or broken/);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('no page had an uncaught error or a CSP violation', () => {
     assert.deepEqual(state.problems, []);
   });
