@@ -81,11 +81,19 @@ export async function api(method, path, body, options = {}) {
   const message = (typeof error.message === 'string' && error.message) ||
     FRIENDLY[response.status] ||
     (response.status >= 500 ? FRIENDLY[500] : `The request failed (HTTP ${response.status}).`);
-  const apiError = new ApiError(response.status, error.code || `http_${response.status}`, message);
+  const apiError = new ApiError(response.status, error.code || `http_${response.status}`, sentence(message));
   if (response.status === 401 && auth401 === 'redirect') {
     redirectToLogin();
   }
   throw apiError;
+}
+
+/** Server messages are lower-case clauses ("the body must be …"); show them as sentences. */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  if (!trimmed) return trimmed;
+  const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
 let mePromise = null;

@@ -43,6 +43,8 @@ form.addEventListener('submit', async (event) => {
       markInvalid(password, true);
       password.select();
       password.focus();
+    } else if (err instanceof ApiError && err.code === 'rate_limited') {
+      showMessage(message, 'Too many failed sign-ins. Wait 15 minutes, then try again.');
     } else {
       showMessage(message, err.message);
     }

@@ -90,6 +90,7 @@ async function loadNext() {
       job_paused: 'This job is paused for now. Please come back later.',
       job_ended: 'This job has ended. Thank you for your work on it.',
       forbidden: 'This job is not open to you.',
+      job_unknown: 'There is no such job. Go back to the queue and pick one there.',
     };
     showFatal(messages[err.code] || err.message);
   }
@@ -670,10 +671,11 @@ function renderSubmitArea() {
 }
 
 function stateAfterError(err) {
-  if (err.code === 'lease_expired' || err.code === 'not_your_task') {
+  if (err.code === 'lease_expired' || err.code === 'not_your_task' || err.code === 'task_closed') {
     const text = err.code === 'lease_expired'
       ? 'Your time for this item ran out, so it went back to the pool and your ranking was not saved.'
       : 'This item is no longer assigned to you, so your ranking was not saved.';
+    stopLeaseTimer();
     replaceChildren(current.message, text, ' ',
       h('button', { type: 'button', class: 'link-button', onclick: loadNext }, 'Get the next item'));
     current.message.hidden = false;
