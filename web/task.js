@@ -143,12 +143,13 @@ function renderTask(task) {
   document.title = `${task.job.name} — Tenet labeling`;
 
   const main = h('div', { class: 'task-main' },
-    renderTaskBar(task),
     renderQuestion(task.messages || []),
     dimensions.map((name, d) => renderDimension(name, d, answers)),
     renderSubmitArea());
 
-  replaceChildren(root, h('div', { class: 'task-layout' }, renderInstructions(task.job), main));
+  // The job's title comes first (h1), then the instructions beside the task.
+  replaceChildren(root, renderTaskBar(task),
+    h('div', { class: 'task-layout' }, renderInstructions(task.job), main));
   current.views.forEach((_, d) => updateDimension(d));
   updateSubmitState();
   measureCollapsibles();
@@ -182,7 +183,7 @@ function renderInstructions(job) {
       // Not remembered; harmless.
     }
   });
-  return h('aside', { class: 'instructions-pane', 'aria-labelledby': 'instructions-heading' }, details);
+  return h('section', { class: 'instructions-pane', 'aria-labelledby': 'instructions-heading' }, details);
 }
 
 function renderTaskBar(task) {
