@@ -215,8 +215,9 @@ function renderTeams() {
   const inviteTeam = $('invite-team');
   const current = inviteTeam.value;
   replaceChildren(inviteTeam,
-    teams.length ? null : h('option', { value: '' }, 'Create a team first'),
-    teams.map((t) => h('option', { value: t.name, selected: t.name === current, text: t.name })));
+    teams.map((t) => h('option', { value: t.name, selected: t.name === current, text: t.name })),
+    h('option', { value: '', selected: teams.length > 0 && current === '' && inviteTeam.dataset.chosen === 'none' },
+      'No team (sees only jobs open to everyone)'));
 }
 
 async function loadTeams() {
@@ -295,12 +296,8 @@ async function createInvitation(event) {
     return;
   }
   $('invite-email').removeAttribute('aria-invalid');
-  if (!team) {
-    showMessage(message, 'Choose a team (create one first if there is none).');
-    $('invite-team').focus();
-    return;
-  }
-  const body = { email, team };
+  const body = { email };
+  if (team) body.team = team;
   const expires = $('invite-expires').value;
   if (expires) body.expires_in_s = Number(expires);
   try {
@@ -406,6 +403,9 @@ async function init() {
   $('team-form').addEventListener('submit', createTeam);
   $('invite-form').addEventListener('submit', createInvitation);
   $('invite-copy').addEventListener('click', copyLink);
+  $('invite-team').addEventListener('change', () => {
+    $('invite-team').dataset.chosen = $('invite-team').value ? 'team' : 'none';
+  });
   renderInstructionsPreview();
   await Promise.all([loadJobs(), loadTeams(), loadInvitations(), loadAnnotators()]);
   // Progress moves while annotators work: refresh the job list while the page is visible.
