@@ -355,6 +355,11 @@ describe('labeling portal (real server, real browser)', () => {
       const first = await checkUntrusted();
       assert.equal(first.length, 4);
       assert.ok(await page.locator('#submit').isDisabled(), 'no submit before ranking');
+      // One drag down (top answer to third place), then drags up until the order is reversed.
+      await dragCard(page, 0, 2);
+      assert.deepEqual((await readCards(page)).map((c) => c.index),
+        [first[1].index, first[2].index, first[0].index, first[3].index], 'dragged down to third');
+      await page.locator('#live').filter({ hasText: `Answer ${first[0].letter} moved to position 3 of 4.` }).waitFor();
       const wanted = first.map((c) => c.index).reverse();
       for (let position = 0; position < wanted.length - 1; position++) {
         const now = await readCards(page);
