@@ -18,6 +18,7 @@ import { ApiError, get, me, post, signOut } from './api.js';
 import { formatTime, h, letter, replaceChildren, showMessage } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { Ranking } from './ranking.js';
+import { beginDrag } from './drag.js';
 
 const previewMatch = /^\/admin\/jobs\/(\d+)\/preview\/?$/.exec(location.pathname);
 const taskMatch = /^\/task\/(\d+)\/?$/.exec(location.pathname);
@@ -527,119 +528,25 @@ function onListKeydown(event, d) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dragging with pointer events (mouse, pen, touch). The dragged card follows the pointer and
-// the other cards slide to open a gap where it would land; nothing moves in the DOM (so pointer
-// capture holds) until release, which commits the move. Escape or pointercancel puts it back.
+// Dragging (drag.js does the pointer work; the model changes on drop)
 
 function startDrag(event, d, index) {
-  if (!current || busy || (event.pointerType === 'mouse' && event.button !== 0)) return;
-  event.preventDefault();
-  const handle = event.currentTarget;
-  const list = current.views[d].list;
-  const li = current.views[d].cards.get(index).li;
-  const pointerId = event.pointerId;
-  try {
-    handle.setPointerCapture(pointerId);
-  } catch {
-    // Not capturable (e.g. already released); the window listeners below still see the events.
-  }
-  const docY = (clientY) => clientY + window.scrollY;
-  const cards = [...list.children];
-  const startIndex = cards.indexOf(li);
-  const liRect = li.getBoundingClientRect();
-  const naturalTop = docY(liRect.top);
-  const grabOffset = docY(event.clientY) - naturalTop;
-  const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
-  const step = liRect.height + gap;
-  // Where each other card would sit with the dragged one taken out of the list.
-  const others = cards.filter((c) => c !== li).map((c, k) => {
-    const rect = c.getBoundingClientRect();
-    const shift = k >= startIndex ? step : 0;
-    return { el: c, top: docY(rect.top) - shift, bottom: docY(rect.bottom) - shift };
+  if (!current || busy) return;
+  const view = current.views[d];
+  const li = view.cards.get(index).li;
+  beginDrag(event, {
+    list: view.list,
+    item: li,
+    onDrop(from, to) {
+      if (to !== from) moveTo(d, index, to);
+      else announce(`${answerName(index)} stayed at position ${from + 1}.`);
+      li.focus({ preventScroll: true });
+    },
+    onCancel() {
+      announce('Move cancelled.');
+      li.focus({ preventScroll: true });
+    },
   });
-  const listTop = docY(list.getBoundingClientRect().top);
-  const slotTop = (p) => (p === 0 ? listTop : others[p - 1].bottom + gap);
-
-  li.classList.add('dragging');
-  list.classList.add('is-dragging');
-  document.documentElement.classList.add('is-dragging-answer'); // no text selection meanwhile
-  window.getSelection()?.removeAllRanges();
-  li.focus({ preventScroll: true });
-  let target = startIndex;
-  let lastClientY = event.clientY;
-
-  const place = (clientY) => {
-    lastClientY = clientY;
-    const visualTop = docY(clientY) - grabOffset;
-    let best = 0;
-    for (let p = 1; p <= others.length; p++) {
-      if (Math.abs(slotTop(p) - visualTop) < Math.abs(slotTop(best) - visualTop)) best = p;
-    }
-    target = best;
-    others.forEach((other, k) => {
-      const offset = (k >= target ? step : 0) - (k >= startIndex ? step : 0);
-      other.el.style.transform = offset ? `translateY(${offset}px)` : '';
-    });
-    li.style.transform = `translateY(${visualTop - naturalTop}px)`;
-    li.dataset.dropPosition = String(target + 1);
-  };
-  const onMove = (e) => {
-    if (e.pointerId !== pointerId) return;
-    e.preventDefault();
-    place(e.clientY);
-    const edge = 56;
-    if (e.clientY < edge) window.scrollBy(0, -16);
-    else if (e.clientY > window.innerHeight - edge) window.scrollBy(0, 16);
-  };
-  const onScroll = () => place(lastClientY);
-  const finish = (commit) => {
-    window.removeEventListener('pointermove', onMove);
-    window.removeEventListener('pointerup', onUp);
-    window.removeEventListener('pointercancel', onCancel);
-    window.removeEventListener('keydown', onKey, true);
-    window.removeEventListener('scroll', onScroll);
-    try {
-      if (handle.hasPointerCapture(pointerId)) handle.releasePointerCapture(pointerId);
-    } catch {
-      // Already released.
-    }
-    document.documentElement.classList.remove('is-dragging-answer');
-    // The cards already show the new order (translated): swap the transforms for the real DOM
-    // order without animating, so nothing slides back and forth.
-    list.classList.add('no-transition');
-    list.classList.remove('is-dragging');
-    li.classList.remove('dragging');
-    delete li.dataset.dropPosition;
-    for (const card of cards) card.style.transform = '';
-    if (commit && target !== startIndex) {
-      moveTo(d, index, target);
-    } else if (commit) {
-      announce(`${answerName(index)} stayed at position ${startIndex + 1}.`);
-    }
-    void list.offsetHeight; // apply the untransitioned layout before transitions come back
-    list.classList.remove('no-transition');
-    li.focus({ preventScroll: true });
-  };
-  const onUp = (e) => {
-    if (e.pointerId !== pointerId) return;
-    place(e.clientY);
-    finish(true);
-  };
-  const onCancel = (e) => {
-    if (e.pointerId === pointerId) finish(false);
-  };
-  const onKey = (e) => {
-    if (e.key !== 'Escape') return;
-    e.preventDefault();
-    e.stopPropagation();
-    finish(false);
-    announce('Move cancelled.');
-  };
-  window.addEventListener('pointermove', onMove);
-  window.addEventListener('pointerup', onUp);
-  window.addEventListener('pointercancel', onCancel);
-  window.addEventListener('keydown', onKey, true);
-  window.addEventListener('scroll', onScroll, { passive: true });
 }
 
 // ---------------------------------------------------------------------------------------------

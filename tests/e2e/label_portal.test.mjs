@@ -299,6 +299,16 @@ describe('labeling portal (real server, real browser)', () => {
       const afterMove = await readCards(page);
       assert.deepEqual(afterMove.map((c) => c.index), [before[1].index, before[0].index, ...before.slice(2).map((c) => c.index)]);
       assert.ok(await page.locator('#submit').isDisabled(), 'preview cannot submit');
+
+      // Escape during a drag puts the answer back.
+      const handle = await page.locator('#ranking-0 > li.card').nth(3).locator('.drag-handle').boundingBox();
+      await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(handle.x + handle.width / 2, handle.y - 250, { steps: 8 });
+      await page.keyboard.press('Escape');
+      await page.mouse.up();
+      await page.locator('#live').filter({ hasText: 'Move cancelled.' }).waitFor();
+      assert.deepEqual((await readCards(page)).map((c) => c.index), afterMove.map((c) => c.index));
     }
   });
 
