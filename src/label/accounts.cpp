@@ -85,6 +85,10 @@ Result<int64_t> TeamId(SQLite::Database& db, const std::string& name, bool creat
 
 }  // namespace
 
+Result<int64_t> EnsureTeam(SQLite::Database& db, const std::string& name, int64_t now) {
+  return TeamId(db, name, /*create=*/true, now);
+}
+
 std::string NewToken() {
   EnsureSodium();
   unsigned char raw[32];

@@ -33,7 +33,7 @@ Result<JobAnnotations> LoadJobAnnotations(LabelDb& db, int64_t job_id) {
       out.items.push_back(std::move(it));
     }
     SQLite::Statement q(sql, "SELECT t.item_id, t.id, t.annotator_id, u.email, t.answer_order, t.leased_at, t.state, "
-                             "COALESCE(t.skip_reason, ''), COALESCE(t.ended_at, 0), s.id, s.ranks, s.comment, s.time_spent_ms, s.submitted_at "
+                             "COALESCE(t.skip_reason, ''), COALESCE(t.ended_at, 0), s.id, s.ranks, s.comment, s.time_spent_ms, s.submitted_at, u.name "
                              "FROM tasks t JOIN users u ON u.id = t.annotator_id LEFT JOIN submissions s ON s.task_id = t.id "
                              "WHERE t.job_id = ? AND t.state IN ('submitted', 'skipped') ORDER BY COALESCE(s.id, 0), t.id");
     q.bind(1, job_id);
@@ -43,6 +43,7 @@ Result<JobAnnotations> LoadJobAnnotations(LabelDb& db, int64_t job_id) {
       a.task_id = q.getColumn(1).getInt64();
       a.annotator_id = q.getColumn(2).getInt64();
       a.annotator_email = q.getColumn(3).getString();
+      a.annotator_name = q.getColumn(14).getString();
       a.answer_order = json::parse(q.getColumn(4).getString()).get<std::vector<int>>();
       a.leased_at = q.getColumn(5).getInt64();
       const std::string state = q.getColumn(6).getString();

@@ -204,10 +204,8 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
     if (exists.executeStep()) return Status::Conflict("job_exists", "a job named '" + spec.name + "' already exists");
     std::vector<int64_t> team_ids;
     for (const std::string& t : spec.teams) {
-      SQLite::Statement q(db, "SELECT id FROM teams WHERE name = ?");
-      q.bind(1, t);
-      if (!q.executeStep()) return Status::NotFound("team_unknown", "no team named '" + t + "'");
-      team_ids.push_back(q.getColumn(0).getInt64());
+      TENET_ASSIGN_OR_RETURN(int64_t id, EnsureTeam(db, t, now));
+      team_ids.push_back(id);
     }
     SQLite::Statement ins(db, "INSERT INTO jobs(name, instructions_md, dimensions, allow_ties, annotators_per_item, "
                               "task_time_limit_s, expires_at, shuffle, state, source_file, created_at) "

@@ -25,7 +25,7 @@ json JobStatusJson(const JobAnnotations& a) {
   json out = ToJson(a.job);
   const size_t dims = a.job.dimensions.size();
   struct Person {
-    std::string email;
+    std::string email, name;
     int64_t submissions = 0, skips = 0;
     std::vector<int64_t> times;
     std::vector<double> agreement;  // with each other annotator on each shared item
@@ -37,12 +37,14 @@ json JobStatusJson(const JobAnnotations& a) {
     for (const Annotation& s : it.submissions) {
       Person& p = people[s.annotator_id];
       p.email = s.annotator_email;
+      p.name = s.annotator_name;
       ++p.submissions;
       p.times.push_back(s.time_spent_ms);
     }
     for (const Annotation& s : it.skips) {
       Person& p = people[s.annotator_id];
       p.email = s.annotator_email;
+      p.name = s.annotator_name;
       ++p.skips;
     }
     std::vector<double> ws, pairs;
@@ -84,6 +86,7 @@ json JobStatusJson(const JobAnnotations& a) {
     std::sort(p.times.begin(), p.times.end());
     annotators.push_back({{"id", id},
                           {"email", p.email},
+                          {"name", p.name},
                           {"submissions", p.submissions},
                           {"skips", p.skips},
                           {"median_time_ms", p.times.empty() ? json(nullptr) : json(p.times[p.times.size() / 2])},

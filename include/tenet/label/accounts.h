@@ -102,6 +102,9 @@ class Accounts {
   LabelDb& db_;
 };
 
+// Inside a store callback: the id of team `name`, created if missing (InvalidArgument "bad_team"
+// for an empty or overlong name).
+Result<int64_t> EnsureTeam(SQLite::Database& db, const std::string& name, int64_t now);
 // Reads a user (with teams) inside a store callback; NotFound "user_unknown".
 Result<User> LoadUser(SQLite::Database& db, int64_t user_id);
 // The BLAKE2b-256 hash the store keeps for a token.

@@ -19,6 +19,7 @@ struct Annotation {
   int64_t task_id = 0;
   int64_t annotator_id = 0;
   std::string annotator_email;
+  std::string annotator_name;
   std::vector<Ranking> ranks;  // per dimension; empty for a skip
   std::vector<int> answer_order;
   std::string comment;

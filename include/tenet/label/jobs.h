@@ -68,7 +68,8 @@ Result<int64_t> ParseDuration(const std::string& text);
 class Jobs {
  public:
   explicit Jobs(LabelDb& db) : db_(db) {}
-  // Conflict "job_exists" for a taken name, NotFound "team_unknown" for a team that does not exist.
+  // Conflict "job_exists" for a taken name. Teams that do not exist yet are created (as
+  // `label invite --team` does), so a job can be set up before its annotators are invited.
   Result<JobSummary> Create(const JobSpec& spec, const std::vector<ResponseItem>& items);
   Result<std::vector<JobSummary>> List();
   Result<JobSummary> Get(int64_t id);                   // NotFound "job_unknown"
