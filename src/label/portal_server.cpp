@@ -86,9 +86,12 @@ std::string CookieToken(const httplib::Request& req) {
   return "";
 }
 
-void SetSessionCookie(httplib::Response& res, const std::string& token) {
+// Secure when the portal is reached over HTTPS through a reverse proxy (plain HTTP on loopback
+// cannot carry a Secure cookie).
+void SetSessionCookie(const httplib::Request& req, httplib::Response& res, const std::string& token) {
+  const bool https = req.get_header_value("X-Forwarded-Proto") == "https";
   res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                                   std::to_string(Accounts::kSessionLifetimeS));
+                                   std::to_string(Accounts::kSessionLifetimeS) + (https ? "; Secure" : ""));
 }
 
 bool SameSecret(const std::string& a, const std::string& b) {
@@ -216,7 +219,7 @@ struct PortalServer::Impl {
       return s.status();
     }
     by_email.Clear(email_key);
-    SetSessionCookie(c.res, s->token);
+    SetSessionCookie(c.req, c.res, s->token);
     return SessionJson(s->session);
   }
 
@@ -281,7 +284,7 @@ struct PortalServer::Impl {
     Api(true, R"(/api/invitations/([A-Za-z0-9_-]{1,100})/accept)", Access::kPublic, kSmall, [this](Call& c) -> Result<json> {
       TENET_ASSIGN_OR_RETURN(NewSession s, accounts.AcceptInvitation(c.req.matches[1], c.body.at("name").get<std::string>(),
                                                                      c.body.at("password").get<std::string>()));
-      SetSessionCookie(c.res, s.token);
+      SetSessionCookie(c.req, c.res, s.token);
       return SessionJson(s.session);
     });
     // Annotators.
@@ -405,7 +408,7 @@ struct PortalServer::Impl {
                         "text/html; charset=utf-8");
         return;
       }
-      SetSessionCookie(res, s->token);
+      SetSessionCookie(req, res, s->token);
       res.status = 303;
       res.set_header("Location", "/admin");
     });

@@ -273,6 +273,10 @@ TEST_F(PortalTest, InvitationsAndSignInAreProtected) {
   EXPECT_EQ(admin.Post("/api/admin/annotators/" + std::to_string(ana_id) + "/deactivate", json::object()).status, 200);
   EXPECT_EQ(anon.Get("/api/me").status, 401);
   EXPECT_EQ(again.Post("/api/login", {{"email", "ana@example.com"}, {"password", "a long password"}}).status, 401);
+  Reply back = admin.Post("/api/admin/annotators/" + std::to_string(ana_id) + "/activate", json::object());
+  EXPECT_TRUE(back.body["user"]["active"].get<bool>());
+  EXPECT_EQ(again.Post("/api/login", {{"email", "ana@example.com"}, {"password", "a long password"}}).status, 200);
+  EXPECT_EQ(admin.Post("/api/admin/annotators/999/deactivate", json::object()).status, 404);
 }
 
 TEST_F(PortalTest, PagesAreServedWithAStrictContentSecurityPolicy) {
