@@ -153,7 +153,7 @@ json ToJson(const JobSummary& j) {
           {"complete_items", j.complete_items}};
 }
 
-Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now) {
+Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now, bool with_counts) {
   SQLite::Statement q(db, "SELECT id, name, state, instructions_md, dimensions, allow_ties, annotators_per_item, "
                           "task_time_limit_s, COALESCE(expires_at, 0), shuffle, created_at FROM jobs WHERE id = ?");
   q.bind(1, id);
@@ -174,6 +174,7 @@ Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now) {
   SQLite::Statement t(db, "SELECT t.name FROM teams t JOIN job_teams jt ON jt.team_id = t.id WHERE jt.job_id = ? ORDER BY t.name");
   t.bind(1, id);
   while (t.executeStep()) j.teams.push_back(t.getColumn(0).getString());
+  if (!with_counts) return j;
   SQLite::Statement c(db, "SELECT count(*), COALESCE(sum(n_submitted), 0), COALESCE(sum(n_submitted >= ?), 0) FROM items WHERE job_id = ?");
   c.bind(1, j.annotators_per_item);
   c.bind(2, id);

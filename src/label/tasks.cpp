@@ -46,7 +46,7 @@ Result<Task> LoadTask(SQLite::Database& db, int64_t task_id, int64_t now) {
   t.messages = json::parse(q.getColumn(5).getString());
   t.responses = json::parse(q.getColumn(6).getString()).get<std::vector<std::string>>();
   q.reset();
-  TENET_ASSIGN_OR_RETURN(t.job, LoadJob(db, job_id, now));
+  TENET_ASSIGN_OR_RETURN(t.job, LoadJob(db, job_id, now, /*with_counts=*/false));
   return t;
 }
 
@@ -146,7 +146,7 @@ void ReleaseLeasesOf(SQLite::Database& db, int64_t annotator_id, int64_t now) {
 Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
   return db_.Write([&](SQLite::Database& db) -> Result<std::optional<Task>> {
     const int64_t now = db_.Now();
-    TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, job_id, now));
+    TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, job_id, now, /*with_counts=*/false));
     TENET_RETURN_IF_ERROR(CheckJobAccess(db, job, user));
     if (job.state == "ended") return Status::Gone("job_ended", "job '" + job.name + "' has ended");
     if (job.state == "paused") return Status::Conflict("job_paused", "job '" + job.name + "' is paused; try again later");
@@ -219,7 +219,7 @@ Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Subm
       return SubmitResult{q.getColumn(0).getInt64(), true};
     }
     TENET_RETURN_IF_ERROR(CheckHeld(r, now));
-    TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, r.job_id, now));
+    TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, r.job_id, now, /*with_counts=*/false));
     SQLite::Statement n(db, "SELECT json_array_length(responses), n_submitted FROM items WHERE id = ?");
     n.bind(1, r.item_id);
     n.executeStep();
@@ -277,7 +277,7 @@ Result<Task> Tasks::Preview(int64_t job_id) {
   return db_.Read([&](SQLite::Database& db) -> Result<Task> {
     const int64_t now = db_.Now();
     Task t;
-    TENET_ASSIGN_OR_RETURN(t.job, LoadJob(db, job_id, now));
+    TENET_ASSIGN_OR_RETURN(t.job, LoadJob(db, job_id, now, /*with_counts=*/false));
     SQLite::Statement q(db, "SELECT id, messages, responses FROM items WHERE job_id = ? ORDER BY id LIMIT 1");
     q.bind(1, job_id);
     if (!q.executeStep()) return Status::NotFound("job_empty", "the job has no items");

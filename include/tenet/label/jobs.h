@@ -80,8 +80,10 @@ class Jobs {
   LabelDb& db_;
 };
 
-// Inside a store callback: the job's summary; NotFound "job_unknown".
-Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now);
+// Inside a store callback: the job's summary; NotFound "job_unknown". Without `with_counts` the
+// progress fields (items, submissions, complete_items) stay 0: counting scans the job's items,
+// which the per-task hot path does not need.
+Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now, bool with_counts = true);
 // PermissionDenied "forbidden" unless `user` is the admin or in one of the job's teams (or the
 // job has no teams).
 Status CheckJobAccess(SQLite::Database& db, const JobSummary& job, const User& user);
