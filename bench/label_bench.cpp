@@ -441,9 +441,9 @@ int main(int argc, char** argv) {
   auto opened = label::LabelDb::Open(db_path);
   Check(opened.status(), "open " + db_path);
   std::unique_ptr<label::LabelDb> db = std::move(opened).value();
-  auto pragmas = db->Read([](SQLite::Database& d) -> tenet::Result<std::pair<std::string, int>> {
-    const std::string mode = d.execAndGet("PRAGMA journal_mode").getString();
-    const int sync = d.execAndGet("PRAGMA synchronous").getInt();
+  auto pragmas = db->Read([](tenet::label::Sql& d) -> tenet::Result<std::pair<std::string, int>> {
+    const std::string mode = d.raw().execAndGet("PRAGMA journal_mode").getString();
+    const int sync = d.raw().execAndGet("PRAGMA synchronous").getInt();
     return std::make_pair(mode, sync);
   });
   Check(pragmas.status(), "pragmas");
@@ -616,28 +616,28 @@ int main(int argc, char** argv) {
     int64_t submissions = 0, over_assigned = 0, dup_pairs = 0, bad_counters = 0;
     std::map<int64_t, std::pair<int64_t, int64_t>> by_id;  // submission id -> (task, annotator)
   };
-  auto facts = db->Read([&](SQLite::Database& d) -> tenet::Result<DbFacts> {
+  auto facts = db->Read([&](tenet::label::Sql& d) -> tenet::Result<DbFacts> {
     DbFacts f;
-    SQLite::Statement c(d, "SELECT count(*) FROM submissions WHERE job_id = ?");
+    SQLite::Statement& c = d.Prepare("SELECT count(*) FROM submissions WHERE job_id = ?");
     c.bind(1, job_id);
     c.executeStep();
     f.submissions = c.getColumn(0).getInt64();
-    SQLite::Statement over(d, "SELECT count(*) FROM (SELECT item_id FROM submissions WHERE job_id = ? GROUP BY item_id HAVING count(*) > ?)");
+    SQLite::Statement& over = d.Prepare("SELECT count(*) FROM (SELECT item_id FROM submissions WHERE job_id = ? GROUP BY item_id HAVING count(*) > ?)");
     over.bind(1, job_id);
     over.bind(2, kAnnotatorsPerItem);
     over.executeStep();
     f.over_assigned = over.getColumn(0).getInt64();
-    SQLite::Statement dup(d, "SELECT count(*) FROM (SELECT 1 FROM submissions WHERE job_id = ? GROUP BY item_id, annotator_id HAVING count(*) > 1)");
+    SQLite::Statement& dup = d.Prepare("SELECT count(*) FROM (SELECT 1 FROM submissions WHERE job_id = ? GROUP BY item_id, annotator_id HAVING count(*) > 1)");
     dup.bind(1, job_id);
     dup.executeStep();
     f.dup_pairs = dup.getColumn(0).getInt64();
     // The items' counters against the rows they count.
-    SQLite::Statement cnt(d, "SELECT count(*) FROM items i WHERE i.job_id = ? AND i.n_submitted != "
+    SQLite::Statement& cnt = d.Prepare("SELECT count(*) FROM items i WHERE i.job_id = ? AND i.n_submitted != "
                              "(SELECT count(*) FROM submissions s WHERE s.item_id = i.id)");
     cnt.bind(1, job_id);
     cnt.executeStep();
     f.bad_counters = cnt.getColumn(0).getInt64();
-    SQLite::Statement rows(d, "SELECT id, task_id, annotator_id FROM submissions WHERE job_id = ?");
+    SQLite::Statement& rows = d.Prepare("SELECT id, task_id, annotator_id FROM submissions WHERE job_id = ?");
     rows.bind(1, job_id);
     while (rows.executeStep()) f.by_id[rows.getColumn(0).getInt64()] = {rows.getColumn(1).getInt64(), rows.getColumn(2).getInt64()};
     return f;

@@ -60,8 +60,8 @@ Status CheckPassword(const std::string& p) {
   return Status::OK();
 }
 
-std::vector<std::string> TeamsOf(SQLite::Database& db, int64_t user_id) {
-  SQLite::Statement st(db,
+std::vector<std::string> TeamsOf(Sql& db, int64_t user_id) {
+  SQLite::Statement& st = db.Prepare(
                        "SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = ? "
                        "ORDER BY t.name");
   st.bind(1, user_id);
@@ -70,13 +70,13 @@ std::vector<std::string> TeamsOf(SQLite::Database& db, int64_t user_id) {
   return out;
 }
 
-Result<int64_t> TeamId(SQLite::Database& db, const std::string& name, bool create, int64_t now) {
-  SQLite::Statement q(db, "SELECT id FROM teams WHERE name = ?");
+Result<int64_t> TeamId(Sql& db, const std::string& name, bool create, int64_t now) {
+  SQLite::Statement& q = db.Prepare("SELECT id FROM teams WHERE name = ?");
   q.bind(1, name);
   if (q.executeStep()) return q.getColumn(0).getInt64();
   if (!create) return Status::NotFound("team_unknown", "no team named '" + name + "'");
   if (!ValidName(name, 64)) return Status::InvalidArgument("bad_team", "a team name is 1-64 printable characters");
-  SQLite::Statement ins(db, "INSERT INTO teams(name, created_at) VALUES (?, ?)");
+  SQLite::Statement& ins = db.Prepare("INSERT INTO teams(name, created_at) VALUES (?, ?)");
   ins.bind(1, name);
   ins.bind(2, now);
   ins.exec();
@@ -85,7 +85,7 @@ Result<int64_t> TeamId(SQLite::Database& db, const std::string& name, bool creat
 
 }  // namespace
 
-Result<int64_t> EnsureTeam(SQLite::Database& db, const std::string& name, int64_t now) {
+Result<int64_t> EnsureTeam(Sql& db, const std::string& name, int64_t now) {
   return TeamId(db, name, /*create=*/true, now);
 }
 
@@ -115,8 +115,8 @@ nlohmann::json ToJson(const Invitation& inv) {
   return j;
 }
 
-Result<User> LoadUser(SQLite::Database& db, int64_t user_id) {
-  SQLite::Statement st(db, "SELECT id, email, name, role, active FROM users WHERE id = ?");
+Result<User> LoadUser(Sql& db, int64_t user_id) {
+  SQLite::Statement& st = db.Prepare("SELECT id, email, name, role, active FROM users WHERE id = ?");
   st.bind(1, user_id);
   if (!st.executeStep()) return Status::NotFound("user_unknown", "no user with id " + std::to_string(user_id));
   User u;
@@ -129,12 +129,12 @@ Result<User> LoadUser(SQLite::Database& db, int64_t user_id) {
   return u;
 }
 
-Result<NewSession> Accounts::StartSession(SQLite::Database& db, int64_t user_id) {
+Result<NewSession> Accounts::StartSession(Sql& db, int64_t user_id) {
   NewSession s;
   s.token = NewToken();
   s.session.csrf_token = NewToken();
   const int64_t now = db_.Now();
-  SQLite::Statement ins(db, "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
+  SQLite::Statement& ins = db.Prepare("INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
   const std::string h = HashToken(s.token);
   ins.bind(1, h.data(), static_cast<int>(h.size()));
   ins.bind(2, user_id);
@@ -147,10 +147,10 @@ Result<NewSession> Accounts::StartSession(SQLite::Database& db, int64_t user_id)
 }
 
 Result<User> Accounts::EnsureAdmin() {
-  return db_.Write([&](SQLite::Database& db) -> Result<User> {
-    SQLite::Statement q(db, "SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1");
+  return db_.Write([&](Sql& db) -> Result<User> {
+    SQLite::Statement& q = db.Prepare("SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1");
     if (q.executeStep()) return LoadUser(db, q.getColumn(0).getInt64());
-    SQLite::Statement ins(db, "INSERT INTO users(email, name, role, created_at) VALUES ('admin@localhost', 'Admin', 'admin', ?)");
+    SQLite::Statement& ins = db.Prepare("INSERT INTO users(email, name, role, created_at) VALUES ('admin@localhost', 'Admin', 'admin', ?)");
     ins.bind(1, db_.Now());
     ins.exec();
     return LoadUser(db, db.getLastInsertRowid());
@@ -159,8 +159,8 @@ Result<User> Accounts::EnsureAdmin() {
 
 Result<std::string> Accounts::CreateSigninLink(int64_t user_id, int64_t ttl_s) {
   const std::string token = NewToken();
-  TENET_RETURN_IF_ERROR(db_.Write([&](SQLite::Database& db) -> Status {
-    SQLite::Statement ins(db, "INSERT INTO signin_links(token_hash, user_id, expires_at) VALUES (?, ?, ?)");
+  TENET_RETURN_IF_ERROR(db_.Write([&](Sql& db) -> Status {
+    SQLite::Statement& ins = db.Prepare("INSERT INTO signin_links(token_hash, user_id, expires_at) VALUES (?, ?, ?)");
     const std::string h = HashToken(token);
     ins.bind(1, h.data(), static_cast<int>(h.size()));
     ins.bind(2, user_id);
@@ -172,8 +172,8 @@ Result<std::string> Accounts::CreateSigninLink(int64_t user_id, int64_t ttl_s) {
 }
 
 Result<NewSession> Accounts::UseSigninLink(const std::string& token) {
-  return db_.Write([&](SQLite::Database& db) -> Result<NewSession> {
-    SQLite::Statement q(db, "SELECT user_id, expires_at, used_at FROM signin_links WHERE token_hash = ?");
+  return db_.Write([&](Sql& db) -> Result<NewSession> {
+    SQLite::Statement& q = db.Prepare("SELECT user_id, expires_at, used_at FROM signin_links WHERE token_hash = ?");
     const std::string h = HashToken(token);
     q.bind(1, h.data(), static_cast<int>(h.size()));
     if (!q.executeStep()) return Status::NotFound("signin_unknown", "this sign-in link is not valid");
@@ -181,7 +181,7 @@ Result<NewSession> Accounts::UseSigninLink(const std::string& token) {
     if (!q.getColumn(2).isNull()) return Status::Gone("signin_used", "this sign-in link was already used");
     if (q.getColumn(1).getInt64() <= db_.Now()) return Status::Gone("signin_expired", "this sign-in link has expired");
     q.reset();
-    SQLite::Statement use(db, "UPDATE signin_links SET used_at = ? WHERE token_hash = ?");
+    SQLite::Statement& use = db.Prepare("UPDATE signin_links SET used_at = ? WHERE token_hash = ?");
     use.bind(1, db_.Now());
     use.bind(2, h.data(), static_cast<int>(h.size()));
     use.exec();
@@ -195,8 +195,8 @@ Result<NewSession> Accounts::Login(const std::string& email, const std::string& 
     std::string hash;
     bool active = false;
   };
-  TENET_ASSIGN_OR_RETURN(Found f, db_.Read([&](SQLite::Database& db) -> Result<Found> {
-    SQLite::Statement q(db, "SELECT id, password_hash, active FROM users WHERE email = ?");
+  TENET_ASSIGN_OR_RETURN(Found f, db_.Read([&](Sql& db) -> Result<Found> {
+    SQLite::Statement& q = db.Prepare("SELECT id, password_hash, active FROM users WHERE email = ?");
     q.bind(1, email);
     Found out;
     if (q.executeStep()) {
@@ -208,13 +208,13 @@ Result<NewSession> Accounts::Login(const std::string& email, const std::string& 
   }));
   const bool ok = VerifyPassword(f.hash.empty() ? DummyHash() : f.hash, password) && !f.hash.empty() && f.active;
   if (!ok) return Status::Unauthenticated("bad_credentials", "wrong email or password");
-  return db_.Write([&](SQLite::Database& db) { return StartSession(db, f.id); });
+  return db_.Write([&](Sql& db) { return StartSession(db, f.id); });
 }
 
 Result<Session> Accounts::Authenticate(const std::string& token) {
   if (token.empty()) return Status::Unauthenticated("signed_out", "please sign in");
-  return db_.Read([&](SQLite::Database& db) -> Result<Session> {
-    SQLite::Statement q(db, "SELECT s.user_id, s.csrf_token, s.expires_at, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
+  return db_.Read([&](Sql& db) -> Result<Session> {
+    SQLite::Statement& q = db.Prepare("SELECT s.user_id, s.csrf_token, s.expires_at, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
                             "WHERE s.token_hash = ?");
     const std::string h = HashToken(token);
     q.bind(1, h.data(), static_cast<int>(h.size()));
@@ -229,8 +229,8 @@ Result<Session> Accounts::Authenticate(const std::string& token) {
 }
 
 Status Accounts::Logout(const std::string& token) {
-  return db_.Write([&](SQLite::Database& db) -> Status {
-    SQLite::Statement del(db, "DELETE FROM sessions WHERE token_hash = ?");
+  return db_.Write([&](Sql& db) -> Status {
+    SQLite::Statement& del = db.Prepare("DELETE FROM sessions WHERE token_hash = ?");
     const std::string h = HashToken(token);
     del.bind(1, h.data(), static_cast<int>(h.size()));
     del.exec();
@@ -239,8 +239,8 @@ Status Accounts::Logout(const std::string& token) {
 }
 
 Result<Team> Accounts::CreateTeam(const std::string& name) {
-  return db_.Write([&](SQLite::Database& db) -> Result<Team> {
-    SQLite::Statement q(db, "SELECT 1 FROM teams WHERE name = ?");
+  return db_.Write([&](Sql& db) -> Result<Team> {
+    SQLite::Statement& q = db.Prepare("SELECT 1 FROM teams WHERE name = ?");
     q.bind(1, name);
     if (q.executeStep()) return Status::Conflict("team_exists", "a team named '" + name + "' already exists");
     TENET_ASSIGN_OR_RETURN(int64_t id, TeamId(db, name, /*create=*/true, db_.Now()));
@@ -249,12 +249,12 @@ Result<Team> Accounts::CreateTeam(const std::string& name) {
 }
 
 Result<std::vector<Team>> Accounts::ListTeams() {
-  return db_.Read([&](SQLite::Database& db) -> Result<std::vector<Team>> {
+  return db_.Read([&](Sql& db) -> Result<std::vector<Team>> {
     std::vector<Team> out;
-    SQLite::Statement q(db, "SELECT id, name FROM teams ORDER BY name");
+    SQLite::Statement& q = db.Prepare("SELECT id, name FROM teams ORDER BY name");
     while (q.executeStep()) out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), {}});
     for (Team& t : out) {
-      SQLite::Statement m(db, "SELECT u.email FROM users u JOIN team_members m ON m.user_id = u.id WHERE m.team_id = ? ORDER BY u.email");
+      SQLite::Statement& m = db.Prepare("SELECT u.email FROM users u JOIN team_members m ON m.user_id = u.id WHERE m.team_id = ? ORDER BY u.email");
       m.bind(1, t.id);
       while (m.executeStep()) t.members.push_back(m.getColumn(0).getString());
     }
@@ -266,8 +266,8 @@ Result<std::pair<Invitation, std::string>> Accounts::Invite(const std::string& e
   if (!ValidEmail(email)) return Status::InvalidArgument("bad_email", "'" + email + "' is not an email address");
   if (ttl_s <= 0 || ttl_s > 365LL * 24 * 3600) return Status::InvalidArgument("bad_expiry", "an invitation lasts between 1 second and 1 year");
   const std::string token = NewToken();
-  return db_.Write([&](SQLite::Database& db) -> Result<std::pair<Invitation, std::string>> {
-    SQLite::Statement u(db, "SELECT 1 FROM users WHERE email = ?");
+  return db_.Write([&](Sql& db) -> Result<std::pair<Invitation, std::string>> {
+    SQLite::Statement& u = db.Prepare("SELECT 1 FROM users WHERE email = ?");
     u.bind(1, email);
     if (u.executeStep()) return Status::Conflict("user_exists", email + " already has an account");
     const int64_t now = db_.Now();
@@ -275,7 +275,7 @@ Result<std::pair<Invitation, std::string>> Accounts::Invite(const std::string& e
     if (!team.empty()) {
       TENET_ASSIGN_OR_RETURN(team_id, TeamId(db, team, /*create=*/true, now));
     }
-    SQLite::Statement ins(db, "INSERT INTO invitations(token_hash, email, team_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
+    SQLite::Statement& ins = db.Prepare("INSERT INTO invitations(token_hash, email, team_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
     const std::string h = HashToken(token);
     ins.bind(1, h.data(), static_cast<int>(h.size()));
     ins.bind(2, email);
@@ -289,9 +289,9 @@ Result<std::pair<Invitation, std::string>> Accounts::Invite(const std::string& e
 }
 
 Result<std::vector<Invitation>> Accounts::ListInvitations() {
-  return db_.Read([&](SQLite::Database& db) -> Result<std::vector<Invitation>> {
+  return db_.Read([&](Sql& db) -> Result<std::vector<Invitation>> {
     std::vector<Invitation> out;
-    SQLite::Statement q(db, "SELECT i.id, i.email, COALESCE(t.name, ''), i.expires_at, COALESCE(i.used_at, 0) FROM invitations i "
+    SQLite::Statement& q = db.Prepare("SELECT i.id, i.email, COALESCE(t.name, ''), i.expires_at, COALESCE(i.used_at, 0) FROM invitations i "
                             "LEFT JOIN teams t ON t.id = i.team_id ORDER BY i.id DESC");
     while (q.executeStep()) {
       out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
@@ -303,8 +303,8 @@ Result<std::vector<Invitation>> Accounts::ListInvitations() {
 
 namespace {
 // Reads the invitation of `token` and checks it is still usable.
-Result<std::pair<Invitation, std::optional<int64_t>>> FindInvitation(SQLite::Database& db, const std::string& token, int64_t now) {
-  SQLite::Statement q(db, "SELECT i.id, i.email, COALESCE(t.name, ''), i.expires_at, COALESCE(i.used_at, 0), i.team_id "
+Result<std::pair<Invitation, std::optional<int64_t>>> FindInvitation(Sql& db, const std::string& token, int64_t now) {
+  SQLite::Statement& q = db.Prepare("SELECT i.id, i.email, COALESCE(t.name, ''), i.expires_at, COALESCE(i.used_at, 0), i.team_id "
                           "FROM invitations i LEFT JOIN teams t ON t.id = i.team_id WHERE i.token_hash = ?");
   const std::string h = HashToken(token);
   q.bind(1, h.data(), static_cast<int>(h.size()));
@@ -320,7 +320,7 @@ Result<std::pair<Invitation, std::optional<int64_t>>> FindInvitation(SQLite::Dat
 }  // namespace
 
 Result<Invitation> Accounts::PeekInvitation(const std::string& token) {
-  return db_.Read([&](SQLite::Database& db) -> Result<Invitation> {
+  return db_.Read([&](Sql& db) -> Result<Invitation> {
     TENET_ASSIGN_OR_RETURN(auto found, FindInvitation(db, token, db_.Now()));
     return found.first;
   });
@@ -331,14 +331,14 @@ Result<NewSession> Accounts::AcceptInvitation(const std::string& token, const st
   TENET_RETURN_IF_ERROR(CheckPassword(password));
   TENET_RETURN_IF_ERROR(PeekInvitation(token).status());  // fail fast before the slow hash
   const std::string hash = HashPassword(password);
-  return db_.Write([&](SQLite::Database& db) -> Result<NewSession> {
+  return db_.Write([&](Sql& db) -> Result<NewSession> {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(auto found, FindInvitation(db, token, now));  // again: another accept may have won
     const Invitation& inv = found.first;
-    SQLite::Statement u(db, "SELECT 1 FROM users WHERE email = ?");
+    SQLite::Statement& u = db.Prepare("SELECT 1 FROM users WHERE email = ?");
     u.bind(1, inv.email);
     if (u.executeStep()) return Status::Conflict("user_exists", inv.email + " already has an account");
-    SQLite::Statement ins(db, "INSERT INTO users(email, name, role, password_hash, created_at) VALUES (?, ?, 'annotator', ?, ?)");
+    SQLite::Statement& ins = db.Prepare("INSERT INTO users(email, name, role, password_hash, created_at) VALUES (?, ?, 'annotator', ?, ?)");
     ins.bind(1, inv.email);
     ins.bind(2, name);
     ins.bind(3, hash);
@@ -346,12 +346,12 @@ Result<NewSession> Accounts::AcceptInvitation(const std::string& token, const st
     ins.exec();
     const int64_t user_id = db.getLastInsertRowid();
     if (found.second) {
-      SQLite::Statement m(db, "INSERT INTO team_members(team_id, user_id) VALUES (?, ?)");
+      SQLite::Statement& m = db.Prepare("INSERT INTO team_members(team_id, user_id) VALUES (?, ?)");
       m.bind(1, *found.second);
       m.bind(2, user_id);
       m.exec();
     }
-    SQLite::Statement use(db, "UPDATE invitations SET used_at = ?, user_id = ? WHERE id = ?");
+    SQLite::Statement& use = db.Prepare("UPDATE invitations SET used_at = ?, user_id = ? WHERE id = ?");
     use.bind(1, now);
     use.bind(2, user_id);
     use.bind(3, inv.id);
@@ -361,15 +361,15 @@ Result<NewSession> Accounts::AcceptInvitation(const std::string& token, const st
 }
 
 Result<std::vector<Accounts::AnnotatorRow>> Accounts::ListAnnotators() {
-  return db_.Read([&](SQLite::Database& db) -> Result<std::vector<AnnotatorRow>> {
+  return db_.Read([&](Sql& db) -> Result<std::vector<AnnotatorRow>> {
     std::vector<int64_t> ids;
-    SQLite::Statement q(db, "SELECT id FROM users WHERE role = 'annotator' ORDER BY id");
+    SQLite::Statement& q = db.Prepare("SELECT id FROM users WHERE role = 'annotator' ORDER BY id");
     while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
     std::vector<AnnotatorRow> out;
     for (int64_t id : ids) {
       AnnotatorRow row;
       TENET_ASSIGN_OR_RETURN(row.user, LoadUser(db, id));
-      SQLite::Statement c(db, "SELECT count(*) FROM submissions WHERE annotator_id = ?");
+      SQLite::Statement& c = db.Prepare("SELECT count(*) FROM submissions WHERE annotator_id = ?");
       c.bind(1, id);
       c.executeStep();
       row.submissions = c.getColumn(0).getInt64();
@@ -380,15 +380,15 @@ Result<std::vector<Accounts::AnnotatorRow>> Accounts::ListAnnotators() {
 }
 
 Result<User> Accounts::SetActive(int64_t user_id, bool active) {
-  return db_.Write([&](SQLite::Database& db) -> Result<User> {
+  return db_.Write([&](Sql& db) -> Result<User> {
     TENET_ASSIGN_OR_RETURN(User u, LoadUser(db, user_id));
     if (u.role == "admin") return Status::Conflict("is_admin", "the admin account cannot be deactivated");
-    SQLite::Statement up(db, "UPDATE users SET active = ? WHERE id = ?");
+    SQLite::Statement& up = db.Prepare("UPDATE users SET active = ? WHERE id = ?");
     up.bind(1, active ? 1 : 0);
     up.bind(2, user_id);
     up.exec();
     if (!active) {
-      SQLite::Statement del(db, "DELETE FROM sessions WHERE user_id = ?");
+      SQLite::Statement& del = db.Prepare("DELETE FROM sessions WHERE user_id = ?");
       del.bind(1, user_id);
       del.exec();
       ReleaseLeasesOf(db, user_id, db_.Now());

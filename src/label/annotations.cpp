@@ -16,11 +16,11 @@ std::vector<Ranking> ItemAnnotations::RankingsOf(size_t d) const {
 }
 
 Result<JobAnnotations> LoadJobAnnotations(LabelDb& db, int64_t job_id) {
-  return db.Read([&](SQLite::Database& sql) -> Result<JobAnnotations> {
+  return db.Read([&](Sql& sql) -> Result<JobAnnotations> {
     JobAnnotations out;
     TENET_ASSIGN_OR_RETURN(out.job, LoadJob(sql, job_id, db.Now()));
     std::map<int64_t, size_t> index;
-    SQLite::Statement items(sql, "SELECT id, source_id, messages, responses, source_line FROM items WHERE job_id = ? ORDER BY position");
+    SQLite::Statement& items = sql.Prepare("SELECT id, source_id, messages, responses, source_line FROM items WHERE job_id = ? ORDER BY position");
     items.bind(1, job_id);
     while (items.executeStep()) {
       ItemAnnotations it;
@@ -32,7 +32,7 @@ Result<JobAnnotations> LoadJobAnnotations(LabelDb& db, int64_t job_id) {
       index[it.item_id] = out.items.size();
       out.items.push_back(std::move(it));
     }
-    SQLite::Statement q(sql, "SELECT t.item_id, t.id, t.annotator_id, u.email, t.answer_order, t.leased_at, t.state, "
+    SQLite::Statement& q = sql.Prepare("SELECT t.item_id, t.id, t.annotator_id, u.email, t.answer_order, t.leased_at, t.state, "
                              "COALESCE(t.skip_reason, ''), COALESCE(t.ended_at, 0), s.id, s.ranks, s.comment, s.time_spent_ms, s.submitted_at, u.name "
                              "FROM tasks t JOIN users u ON u.id = t.annotator_id LEFT JOIN submissions s ON s.task_id = t.id "
                              "WHERE t.job_id = ? AND t.state IN ('submitted', 'skipped') ORDER BY COALESCE(s.id, 0), t.id");

@@ -1,6 +1,7 @@
 // Opening the labeling store and its schema. See tenet/label/db.h.
 #include "tenet/label/db.h"
 
+#include <atomic>
 #include <ctime>
 
 namespace tenet::label {
@@ -116,6 +117,35 @@ CREATE INDEX submissions_job ON submissions(job_id, item_id);
 
 }  // namespace
 
+SQLite::Statement& Sql::Prepare(const std::string& sql) {
+  auto& slot = c_.statements[sql];
+  if (!slot) {
+    slot = std::make_unique<SQLite::Statement>(*c_.db, sql);
+  } else {
+    slot->reset();
+    slot->clearBindings();
+  }
+  c_.used.push_back(slot.get());
+  return *slot;
+}
+
+void Connection::ResetStatements() {
+  for (SQLite::Statement* st : used) st->reset();
+  used.clear();
+}
+
+Connection& LabelDb::PickReader() {
+  // A free reader if there is one; otherwise wait on one picked by thread.
+  for (auto& r : readers_) {
+    if (r->mu.try_lock()) {
+      r->mu.unlock();
+      return *r;
+    }
+  }
+  static std::atomic<size_t> next{0};
+  return *readers_[next++ % readers_.size()];
+}
+
 std::string ColumnText(const SQLite::Statement& st, int i) {
   const SQLite::Column c = st.getColumn(i);
   return c.isNull() ? std::string() : c.getString();
@@ -126,8 +156,8 @@ Result<std::unique_ptr<LabelDb>> LabelDb::Open(const std::string& path) {
   out->path_ = path;
   out->clock_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
   try {
-    out->db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    SQLite::Database& db = *out->db_;
+    out->writer_.db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    SQLite::Database& db = *out->writer_.db;
     db.setBusyTimeout(10000);  // another process (the CLI beside a running server) may hold the write lock
     db.exec("PRAGMA journal_mode=WAL");
     db.exec("PRAGMA synchronous=FULL");
@@ -154,6 +184,12 @@ Result<std::unique_ptr<LabelDb>> LabelDb::Open(const std::string& path) {
       }
     }
     tx.commit();
+    for (size_t i = 0; i < kReaders; ++i) {
+      auto r = std::make_unique<Connection>();
+      r->db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
+      r->db->setBusyTimeout(10000);
+      out->readers_.push_back(std::move(r));
+    }
   } catch (const SQLite::Exception& e) {
     return Status::InvalidArgument(path, std::string("cannot open the labeling database: ") + e.what());
   }

@@ -153,8 +153,8 @@ json ToJson(const JobSummary& j) {
           {"complete_items", j.complete_items}};
 }
 
-Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now, bool with_counts) {
-  SQLite::Statement q(db, "SELECT id, name, state, instructions_md, dimensions, allow_ties, annotators_per_item, "
+Result<JobSummary> LoadJob(Sql& db, int64_t id, int64_t now, bool with_counts) {
+  SQLite::Statement& q = db.Prepare("SELECT id, name, state, instructions_md, dimensions, allow_ties, annotators_per_item, "
                           "task_time_limit_s, COALESCE(expires_at, 0), shuffle, created_at FROM jobs WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return Status::NotFound("job_unknown", "no job with id " + std::to_string(id));
@@ -171,11 +171,11 @@ Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now, bool w
   j.shuffle = q.getColumn(9).getInt() != 0;
   j.created_at = q.getColumn(10).getInt64();
   if (j.expires_at && j.expires_at <= now) j.state = "ended";
-  SQLite::Statement t(db, "SELECT t.name FROM teams t JOIN job_teams jt ON jt.team_id = t.id WHERE jt.job_id = ? ORDER BY t.name");
+  SQLite::Statement& t = db.Prepare("SELECT t.name FROM teams t JOIN job_teams jt ON jt.team_id = t.id WHERE jt.job_id = ? ORDER BY t.name");
   t.bind(1, id);
   while (t.executeStep()) j.teams.push_back(t.getColumn(0).getString());
   if (!with_counts) return j;
-  SQLite::Statement c(db, "SELECT count(*), COALESCE(sum(n_submitted), 0), COALESCE(sum(n_submitted >= ?), 0) FROM items WHERE job_id = ?");
+  SQLite::Statement& c = db.Prepare("SELECT count(*), COALESCE(sum(n_submitted), 0), COALESCE(sum(n_submitted >= ?), 0) FROM items WHERE job_id = ?");
   c.bind(1, j.annotators_per_item);
   c.bind(2, id);
   c.executeStep();
@@ -185,9 +185,9 @@ Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now, bool w
   return j;
 }
 
-Status CheckJobAccess(SQLite::Database& db, const JobSummary& job, const User& user) {
+Status CheckJobAccess(Sql& db, const JobSummary& job, const User& user) {
   if (user.role == "admin" || job.teams.empty()) return Status::OK();
-  SQLite::Statement q(db, "SELECT 1 FROM job_teams jt JOIN team_members m ON m.team_id = jt.team_id "
+  SQLite::Statement& q = db.Prepare("SELECT 1 FROM job_teams jt JOIN team_members m ON m.team_id = jt.team_id "
                           "WHERE jt.job_id = ? AND m.user_id = ? LIMIT 1");
   q.bind(1, job.id);
   q.bind(2, user.id);
@@ -198,9 +198,9 @@ Status CheckJobAccess(SQLite::Database& db, const JobSummary& job, const User& u
 Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseItem>& items) {
   TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
   if (items.empty()) return Status::InvalidArgument("bad_responses", "the job has no questions");
-  return db_.Write([&](SQLite::Database& db) -> Result<JobSummary> {
+  return db_.Write([&](Sql& db) -> Result<JobSummary> {
     const int64_t now = db_.Now();
-    SQLite::Statement exists(db, "SELECT 1 FROM jobs WHERE name = ?");
+    SQLite::Statement& exists = db.Prepare("SELECT 1 FROM jobs WHERE name = ?");
     exists.bind(1, spec.name);
     if (exists.executeStep()) return Status::Conflict("job_exists", "a job named '" + spec.name + "' already exists");
     std::vector<int64_t> team_ids;
@@ -208,7 +208,7 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
       TENET_ASSIGN_OR_RETURN(int64_t id, EnsureTeam(db, t, now));
       team_ids.push_back(id);
     }
-    SQLite::Statement ins(db, "INSERT INTO jobs(name, instructions_md, dimensions, allow_ties, annotators_per_item, "
+    SQLite::Statement& ins = db.Prepare("INSERT INTO jobs(name, instructions_md, dimensions, allow_ties, annotators_per_item, "
                               "task_time_limit_s, expires_at, shuffle, state, source_file, created_at) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)");
     ins.bind(1, spec.name);
@@ -224,12 +224,12 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
     ins.exec();
     const int64_t job_id = db.getLastInsertRowid();
     for (int64_t t : team_ids) {
-      SQLite::Statement jt(db, "INSERT INTO job_teams(job_id, team_id) VALUES (?, ?)");
+      SQLite::Statement& jt = db.Prepare("INSERT INTO job_teams(job_id, team_id) VALUES (?, ?)");
       jt.bind(1, job_id);
       jt.bind(2, t);
       jt.exec();
     }
-    SQLite::Statement item(db, "INSERT INTO items(job_id, position, source_id, messages, responses, source_line, slots_free) "
+    SQLite::Statement& item = db.Prepare("INSERT INTO items(job_id, position, source_id, messages, responses, source_line, slots_free) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (size_t i = 0; i < items.size(); ++i) {
       item.reset();
@@ -247,9 +247,9 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
 }
 
 Result<std::vector<JobSummary>> Jobs::List() {
-  return db_.Read([&](SQLite::Database& db) -> Result<std::vector<JobSummary>> {
+  return db_.Read([&](Sql& db) -> Result<std::vector<JobSummary>> {
     std::vector<int64_t> ids;
-    SQLite::Statement q(db, "SELECT id FROM jobs ORDER BY id");
+    SQLite::Statement& q = db.Prepare("SELECT id FROM jobs ORDER BY id");
     while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
     std::vector<JobSummary> out;
     for (int64_t id : ids) {
@@ -261,12 +261,12 @@ Result<std::vector<JobSummary>> Jobs::List() {
 }
 
 Result<JobSummary> Jobs::Get(int64_t id) {
-  return db_.Read([&](SQLite::Database& db) { return LoadJob(db, id, db_.Now()); });
+  return db_.Read([&](Sql& db) { return LoadJob(db, id, db_.Now()); });
 }
 
 Result<JobSummary> Jobs::GetByName(const std::string& name) {
-  return db_.Read([&](SQLite::Database& db) -> Result<JobSummary> {
-    SQLite::Statement q(db, "SELECT id FROM jobs WHERE name = ?");
+  return db_.Read([&](Sql& db) -> Result<JobSummary> {
+    SQLite::Statement& q = db.Prepare("SELECT id FROM jobs WHERE name = ?");
     q.bind(1, name);
     if (!q.executeStep()) return Status::NotFound("job_unknown", "no job named '" + name + "'");
     return LoadJob(db, q.getColumn(0).getInt64(), db_.Now());
@@ -274,10 +274,10 @@ Result<JobSummary> Jobs::GetByName(const std::string& name) {
 }
 
 Result<JobSummary> Jobs::SetPaused(int64_t id, bool paused) {
-  return db_.Write([&](SQLite::Database& db) -> Result<JobSummary> {
+  return db_.Write([&](Sql& db) -> Result<JobSummary> {
     TENET_ASSIGN_OR_RETURN(JobSummary j, LoadJob(db, id, db_.Now()));
     if (j.state == "ended") return Status::Gone("job_ended", "job '" + j.name + "' has ended");
-    SQLite::Statement up(db, "UPDATE jobs SET state = ? WHERE id = ?");
+    SQLite::Statement& up = db.Prepare("UPDATE jobs SET state = ? WHERE id = ?");
     up.bind(1, paused ? "paused" : "active");
     up.bind(2, id);
     up.exec();

@@ -453,6 +453,9 @@ PortalServer::PortalServer(LabelDb& db, PortalOptions options) : impl_(std::make
   const size_t threads = options.threads;
   impl_->svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->svr.set_payload_max_length(options.max_body_bytes);
+  // Responses go out as two writes (headers, body): without TCP_NODELAY the body waits for the
+  // client's delayed ACK, 40 ms per request.
+  impl_->svr.set_tcp_nodelay(true);
   impl_->svr.set_keep_alive_max_count(100000);
   impl_->svr.set_keep_alive_timeout(5);
   impl_->Routes();

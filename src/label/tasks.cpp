@@ -10,16 +10,16 @@ using nlohmann::json;
 
 namespace {
 
-void ExpireLeases(SQLite::Database& db, int64_t now) {
-  SQLite::Statement q(db, "SELECT id, item_id FROM tasks WHERE state = 'leased' AND lease_expires_at <= ?");
+void ExpireLeases(Sql& db, int64_t now) {
+  SQLite::Statement& q = db.Prepare("SELECT id, item_id FROM tasks WHERE state = 'leased' AND lease_expires_at <= ?");
   q.bind(1, now);
   std::vector<std::pair<int64_t, int64_t>> expired;
   while (q.executeStep()) expired.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getInt64());
   for (auto [task, item] : expired) {
-    SQLite::Statement t(db, "UPDATE tasks SET state = 'expired', ended_at = lease_expires_at WHERE id = ?");
+    SQLite::Statement& t = db.Prepare("UPDATE tasks SET state = 'expired', ended_at = lease_expires_at WHERE id = ?");
     t.bind(1, task);
     t.exec();
-    SQLite::Statement i(db, "UPDATE items SET slots_free = slots_free + 1 WHERE id = ?");
+    SQLite::Statement& i = db.Prepare("UPDATE items SET slots_free = slots_free + 1 WHERE id = ?");
     i.bind(1, item);
     i.exec();
   }
@@ -31,8 +31,8 @@ std::vector<int> ParseOrder(const std::string& text) {
   return out;
 }
 
-Result<Task> LoadTask(SQLite::Database& db, int64_t task_id, int64_t now) {
-  SQLite::Statement q(db, "SELECT t.job_id, t.item_id, t.answer_order, t.leased_at, t.lease_expires_at, i.messages, i.responses "
+Result<Task> LoadTask(Sql& db, int64_t task_id, int64_t now) {
+  SQLite::Statement& q = db.Prepare("SELECT t.job_id, t.item_id, t.answer_order, t.leased_at, t.lease_expires_at, i.messages, i.responses "
                           "FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = ?");
   q.bind(1, task_id);
   if (!q.executeStep()) return Status::NotFound("task_unknown", "no task with id " + std::to_string(task_id));
@@ -55,8 +55,8 @@ struct TaskRow {
   std::string state;
 };
 
-Result<TaskRow> LoadTaskRow(SQLite::Database& db, int64_t task_id, const User& user) {
-  SQLite::Statement q(db, "SELECT annotator_id, job_id, item_id, lease_expires_at, leased_at, state FROM tasks WHERE id = ?");
+Result<TaskRow> LoadTaskRow(Sql& db, int64_t task_id, const User& user) {
+  SQLite::Statement& q = db.Prepare("SELECT annotator_id, job_id, item_id, lease_expires_at, leased_at, state FROM tasks WHERE id = ?");
   q.bind(1, task_id);
   if (!q.executeStep()) return Status::NotFound("task_unknown", "no task with id " + std::to_string(task_id));
   TaskRow r{q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64(),
@@ -75,14 +75,14 @@ Status CheckHeld(const TaskRow& r, int64_t now) {
 }
 
 // Ends a held task without a submission (released or skipped): its slot goes back to the pool.
-Status EndLease(SQLite::Database& db, int64_t task_id, const TaskRow& r, const char* state, const std::string& reason, int64_t now) {
-  SQLite::Statement t(db, "UPDATE tasks SET state = ?, ended_at = ?, skip_reason = ? WHERE id = ?");
+Status EndLease(Sql& db, int64_t task_id, const TaskRow& r, const char* state, const std::string& reason, int64_t now) {
+  SQLite::Statement& t = db.Prepare("UPDATE tasks SET state = ?, ended_at = ?, skip_reason = ? WHERE id = ?");
   t.bind(1, state);
   t.bind(2, now);
   if (reason.empty()) t.bind(3); else t.bind(3, reason);
   t.bind(4, task_id);
   t.exec();
-  SQLite::Statement i(db, "UPDATE items SET slots_free = slots_free + 1 WHERE id = ?");
+  SQLite::Statement& i = db.Prepare("UPDATE items SET slots_free = slots_free + 1 WHERE id = ?");
   i.bind(1, r.item_id);
   i.exec();
   return Status::OK();
@@ -130,8 +130,8 @@ Status ValidateRanks(const std::vector<std::vector<int>>& ranks, size_t dimensio
   return Status::OK();
 }
 
-void ReleaseLeasesOf(SQLite::Database& db, int64_t annotator_id, int64_t now) {
-  SQLite::Statement q(db, "SELECT id, item_id FROM tasks WHERE annotator_id = ? AND state = 'leased' AND lease_expires_at > ?");
+void ReleaseLeasesOf(Sql& db, int64_t annotator_id, int64_t now) {
+  SQLite::Statement& q = db.Prepare("SELECT id, item_id FROM tasks WHERE annotator_id = ? AND state = 'leased' AND lease_expires_at > ?");
   q.bind(1, annotator_id);
   q.bind(2, now);
   std::vector<std::pair<int64_t, int64_t>> held;
@@ -144,7 +144,9 @@ void ReleaseLeasesOf(SQLite::Database& db, int64_t annotator_id, int64_t now) {
 }
 
 Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
-  return db_.Write([&](SQLite::Database& db) -> Result<std::optional<Task>> {
+  // Not fsynced: a lease lost to a power cut only returns its item to the pool. The next fsynced
+  // commit (a submission) makes it durable with everything before it.
+  return db_.WriteUnsynced([&](Sql& db) -> Result<std::optional<Task>> {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, job_id, now, /*with_counts=*/false));
     TENET_RETURN_IF_ERROR(CheckJobAccess(db, job, user));
@@ -152,7 +154,7 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
     if (job.state == "paused") return Status::Conflict("job_paused", "job '" + job.name + "' is paused; try again later");
     ExpireLeases(db, now);
     {
-      SQLite::Statement held(db, "SELECT id FROM tasks WHERE annotator_id = ? AND job_id = ? AND state = 'leased' LIMIT 1");
+      SQLite::Statement& held = db.Prepare("SELECT id FROM tasks WHERE annotator_id = ? AND job_id = ? AND state = 'leased' LIMIT 1");
       held.bind(1, user.id);
       held.bind(2, job_id);
       if (held.executeStep()) {
@@ -170,7 +172,7 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
           "SELECT i.id, i.responses FROM items i WHERE i.job_id = ? AND i.slots_free > 0 AND NOT EXISTS "
           "(SELECT 1 FROM tasks t WHERE t.item_id = i.id AND t.annotator_id = ? AND t.state IN ('leased', 'submitted', 'skipped')) "
           "ORDER BY i.id LIMIT 1"}) {
-      SQLite::Statement q(db, sql);
+      SQLite::Statement& q = db.Prepare(sql);
       q.bind(1, job_id);
       q.bind(2, user.id);
       if (q.executeStep()) {
@@ -179,17 +181,19 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
       }
     }
     if (item_id == 0) return std::optional<Task>();
-    SQLite::Statement n(db, "SELECT json_array_length(responses) FROM items WHERE id = ?");
+    SQLite::Statement& n = db.Prepare("SELECT json_array_length(responses) FROM items WHERE id = ?");
     n.bind(1, item_id);
     n.executeStep();
     std::vector<int> order(n.getColumn(0).getInt());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
     if (job.shuffle) {
-      std::random_device rd;
-      std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+      thread_local std::mt19937_64 rng = [] {
+        std::random_device rd;
+        return std::mt19937_64((static_cast<uint64_t>(rd()) << 32) ^ rd());
+      }();
       std::shuffle(order.begin(), order.end(), rng);
     }
-    SQLite::Statement ins(db, "INSERT INTO tasks(job_id, item_id, annotator_id, state, answer_order, leased_at, lease_expires_at) "
+    SQLite::Statement& ins = db.Prepare("INSERT INTO tasks(job_id, item_id, annotator_id, state, answer_order, leased_at, lease_expires_at) "
                               "VALUES (?, ?, ?, 'leased', ?, ?, ?)");
     ins.bind(1, job_id);
     ins.bind(2, item_id);
@@ -199,7 +203,7 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
     ins.bind(6, now + job.task_time_limit_s);
     ins.exec();
     const int64_t task_id = db.getLastInsertRowid();
-    SQLite::Statement up(db, "UPDATE items SET slots_free = slots_free - 1 WHERE id = ? AND slots_free > 0");
+    SQLite::Statement& up = db.Prepare("UPDATE items SET slots_free = slots_free - 1 WHERE id = ? AND slots_free > 0");
     up.bind(1, item_id);
     if (up.exec() != 1) return Status::Internal("label store", "an item was leased beyond its annotators");
     TENET_ASSIGN_OR_RETURN(Task t, LoadTask(db, task_id, now));
@@ -209,18 +213,18 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
 
 Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Submission& s) {
   if (s.comment.size() > 10000) return Status::InvalidArgument("bad_comment", "a comment is at most 10000 bytes");
-  return db_.Write([&](SQLite::Database& db) -> Result<SubmitResult> {
+  return db_.Write([&](Sql& db) -> Result<SubmitResult> {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(TaskRow r, LoadTaskRow(db, task_id, user));
     if (r.state == "submitted") {
-      SQLite::Statement q(db, "SELECT id FROM submissions WHERE task_id = ?");
+      SQLite::Statement& q = db.Prepare("SELECT id FROM submissions WHERE task_id = ?");
       q.bind(1, task_id);
       if (!q.executeStep()) return Status::Internal("label store", "a submitted task without its submission");
       return SubmitResult{q.getColumn(0).getInt64(), true};
     }
     TENET_RETURN_IF_ERROR(CheckHeld(r, now));
     TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, r.job_id, now, /*with_counts=*/false));
-    SQLite::Statement n(db, "SELECT json_array_length(responses), n_submitted FROM items WHERE id = ?");
+    SQLite::Statement& n = db.Prepare("SELECT json_array_length(responses), n_submitted FROM items WHERE id = ?");
     n.bind(1, r.item_id);
     n.executeStep();
     const size_t answers = static_cast<size_t>(n.getColumn(0).getInt());
@@ -231,7 +235,7 @@ Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Subm
     TENET_RETURN_IF_ERROR(ValidateRanks(s.ranks, job.dimensions.size(), answers, job.allow_ties));
     const int64_t server_ms = (now - r.leased_at) * 1000;
     const int64_t spent = s.time_spent_ms >= 0 && s.time_spent_ms <= server_ms + 5000 ? s.time_spent_ms : server_ms;
-    SQLite::Statement ins(db, "INSERT INTO submissions(task_id, job_id, item_id, annotator_id, ranks, comment, time_spent_ms, submitted_at) "
+    SQLite::Statement& ins = db.Prepare("INSERT INTO submissions(task_id, job_id, item_id, annotator_id, ranks, comment, time_spent_ms, submitted_at) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     ins.bind(1, task_id);
     ins.bind(2, r.job_id);
@@ -243,11 +247,11 @@ Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Subm
     ins.bind(8, now);
     ins.exec();
     const int64_t submission_id = db.getLastInsertRowid();
-    SQLite::Statement t(db, "UPDATE tasks SET state = 'submitted', ended_at = ? WHERE id = ?");
+    SQLite::Statement& t = db.Prepare("UPDATE tasks SET state = 'submitted', ended_at = ? WHERE id = ?");
     t.bind(1, now);
     t.bind(2, task_id);
     t.exec();
-    SQLite::Statement i(db, "UPDATE items SET n_submitted = n_submitted + 1 WHERE id = ?");
+    SQLite::Statement& i = db.Prepare("UPDATE items SET n_submitted = n_submitted + 1 WHERE id = ?");
     i.bind(1, r.item_id);
     i.exec();
     return SubmitResult{submission_id, false};
@@ -255,7 +259,7 @@ Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Subm
 }
 
 Status Tasks::Release(const User& user, int64_t task_id) {
-  return db_.Write([&](SQLite::Database& db) -> Status {
+  return db_.Write([&](Sql& db) -> Status {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(TaskRow r, LoadTaskRow(db, task_id, user));
     TENET_RETURN_IF_ERROR(CheckHeld(r, now));
@@ -265,7 +269,7 @@ Status Tasks::Release(const User& user, int64_t task_id) {
 
 Status Tasks::Skip(const User& user, int64_t task_id, const std::string& reason) {
   if (reason.empty() || reason.size() > 2000) return Status::InvalidArgument("bad_reason", "say why you skip (1-2000 bytes)");
-  return db_.Write([&](SQLite::Database& db) -> Status {
+  return db_.Write([&](Sql& db) -> Status {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(TaskRow r, LoadTaskRow(db, task_id, user));
     TENET_RETURN_IF_ERROR(CheckHeld(r, now));
@@ -274,11 +278,11 @@ Status Tasks::Skip(const User& user, int64_t task_id, const std::string& reason)
 }
 
 Result<Task> Tasks::Preview(int64_t job_id) {
-  return db_.Read([&](SQLite::Database& db) -> Result<Task> {
+  return db_.Read([&](Sql& db) -> Result<Task> {
     const int64_t now = db_.Now();
     Task t;
     TENET_ASSIGN_OR_RETURN(t.job, LoadJob(db, job_id, now, /*with_counts=*/false));
-    SQLite::Statement q(db, "SELECT id, messages, responses FROM items WHERE job_id = ? ORDER BY id LIMIT 1");
+    SQLite::Statement& q = db.Prepare("SELECT id, messages, responses FROM items WHERE job_id = ? ORDER BY id LIMIT 1");
     q.bind(1, job_id);
     if (!q.executeStep()) return Status::NotFound("job_empty", "the job has no items");
     t.item_id = q.getColumn(0).getInt64();
@@ -292,24 +296,24 @@ Result<Task> Tasks::Preview(int64_t job_id) {
 }
 
 Result<std::vector<Tasks::QueueEntry>> Tasks::Queue(const User& user) {
-  return db_.Read([&](SQLite::Database& db) -> Result<std::vector<QueueEntry>> {
+  return db_.Read([&](Sql& db) -> Result<std::vector<QueueEntry>> {
     const int64_t now = db_.Now();
     std::vector<int64_t> ids;
-    SQLite::Statement q(db, "SELECT id FROM jobs WHERE state = 'active' ORDER BY id");
+    SQLite::Statement& q = db.Prepare("SELECT id FROM jobs WHERE state = 'active' ORDER BY id");
     while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
     std::vector<QueueEntry> out;
     for (int64_t id : ids) {
       QueueEntry e;
       TENET_ASSIGN_OR_RETURN(e.job, LoadJob(db, id, now));
       if (e.job.state != "active" || !CheckJobAccess(db, e.job, user).ok()) continue;
-      SQLite::Statement r(db, "SELECT count(*) FROM items i WHERE i.job_id = ? AND i.n_submitted < ? AND NOT EXISTS "
+      SQLite::Statement& r = db.Prepare("SELECT count(*) FROM items i WHERE i.job_id = ? AND i.n_submitted < ? AND NOT EXISTS "
                               "(SELECT 1 FROM tasks t WHERE t.item_id = i.id AND t.annotator_id = ? AND t.state IN ('submitted', 'skipped'))");
       r.bind(1, id);
       r.bind(2, e.job.annotators_per_item);
       r.bind(3, user.id);
       r.executeStep();
       e.remaining = r.getColumn(0).getInt64();
-      SQLite::Statement d(db, "SELECT count(*) FROM submissions WHERE job_id = ? AND annotator_id = ?");
+      SQLite::Statement& d = db.Prepare("SELECT count(*) FROM submissions WHERE job_id = ? AND annotator_id = ?");
       d.bind(1, id);
       d.bind(2, user.id);
       d.executeStep();

@@ -130,7 +130,7 @@ TEST_F(DurabilityTest, EveryAcknowledgedSubmissionSurvivesKill9) {
   EXPECT_EQ(Count("SELECT count(*) FROM (SELECT 1 FROM submissions GROUP BY item_id, annotator_id HAVING count(*) > 1)"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM items WHERE n_submitted > 3"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM items i WHERE n_submitted != (SELECT count(*) FROM submissions s WHERE s.item_id = i.id)"), 0);
-  auto ok = db_->Read([](SQLite::Database& d) -> Result<std::string> { return d.execAndGet("PRAGMA integrity_check").getString(); });
+  auto ok = db_->Read([](Sql& d) -> Result<std::string> { return d.raw().execAndGet("PRAGMA integrity_check").getString(); });
   EXPECT_EQ(*ok, "ok");
   std::cerr << "acknowledged before kill -9: " << acked.size() << ", resent after restart: " << resent << "\n";
   waitpid(pid2, nullptr, 0);

@@ -62,8 +62,8 @@ class LabelStoreTest : public ::testing::Test {
   }
 
   int64_t Count(const std::string& sql) {
-    auto r = db_->Read([&](SQLite::Database& db) -> Result<int64_t> {
-      SQLite::Statement q(db, sql);
+    auto r = db_->Read([&](Sql& db) -> Result<int64_t> {
+      SQLite::Statement& q = db.Prepare(sql);
       q.executeStep();
       return q.getColumn(0).getInt64();
     });

@@ -98,15 +98,15 @@ class Accounts {
   Result<User> SetActive(int64_t user_id, bool active);
 
  private:
-  Result<NewSession> StartSession(SQLite::Database& db, int64_t user_id);
+  Result<NewSession> StartSession(Sql& db, int64_t user_id);
   LabelDb& db_;
 };
 
 // Inside a store callback: the id of team `name`, created if missing (InvalidArgument "bad_team"
 // for an empty or overlong name).
-Result<int64_t> EnsureTeam(SQLite::Database& db, const std::string& name, int64_t now);
+Result<int64_t> EnsureTeam(Sql& db, const std::string& name, int64_t now);
 // Reads a user (with teams) inside a store callback; NotFound "user_unknown".
-Result<User> LoadUser(SQLite::Database& db, int64_t user_id);
+Result<User> LoadUser(Sql& db, int64_t user_id);
 // The BLAKE2b-256 hash the store keeps for a token.
 std::string HashToken(const std::string& token);
 

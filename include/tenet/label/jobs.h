@@ -83,9 +83,9 @@ class Jobs {
 // Inside a store callback: the job's summary; NotFound "job_unknown". Without `with_counts` the
 // progress fields (items, submissions, complete_items) stay 0: counting scans the job's items,
 // which the per-task hot path does not need.
-Result<JobSummary> LoadJob(SQLite::Database& db, int64_t id, int64_t now, bool with_counts = true);
+Result<JobSummary> LoadJob(Sql& db, int64_t id, int64_t now, bool with_counts = true);
 // PermissionDenied "forbidden" unless `user` is the admin or in one of the job's teams (or the
 // job has no teams).
-Status CheckJobAccess(SQLite::Database& db, const JobSummary& job, const User& user);
+Status CheckJobAccess(Sql& db, const JobSummary& job, const User& user);
 
 }  // namespace tenet::label

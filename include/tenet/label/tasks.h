@@ -77,6 +77,6 @@ class Tasks {
 };
 
 // Inside a store callback: returns every unexpired lease of `annotator_id` to the pool.
-void ReleaseLeasesOf(SQLite::Database& db, int64_t annotator_id, int64_t now);
+void ReleaseLeasesOf(Sql& db, int64_t annotator_id, int64_t now);
 
 }  // namespace tenet::label
