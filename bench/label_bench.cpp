@@ -80,7 +80,7 @@ constexpr int kAnnotatorsPerItem = 3;
 
 struct Args {
   int annotators = 50;
-  int items = 4000;
+  int items = 30000;
   double seconds = 10;
   double warmup = 1;
   double rate = 0;  // cycles/s offered in all; 0 = closed loop
