@@ -302,6 +302,14 @@ async function createInvitation(event) {
   if (expires) body.expires_in_s = Number(expires);
   try {
     const data = await post('/api/admin/invitations', body);
+    if (data.added_to_team) {
+      // The person already has an account: they joined the team at once, no link needed.
+      $('invite-result').hidden = true;
+      $('invite-email').value = '';
+      showMessage(message, `${email} already has an account and is now in team ${team}.`, 'ok');
+      await Promise.all([loadInvitations(), loadTeams()]);
+      return;
+    }
     const link = new URL(data.link, location.origin).href;
     $('invite-result-email').textContent = email;
     $('invite-link').value = link;

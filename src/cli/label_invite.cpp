@@ -20,6 +20,7 @@ RunFn AddLabelInviteCommand(CLI::App& sub) {
   sub.add_option("--expires", a->expires, "The link stops working after this long")->capture_default_str();
   sub.add_option("--base-url", a->base_url, "The portal's address as annotators reach it")->capture_default_str();
   sub.footer(R"(Prints a one-time link on stdout; whoever opens it sets a password and joins the team.
+Someone who already has an account is added to the team at once (no link).
 
 Example:
   tenet label invite --db labels.db --email ana@example.com --team bank-reviewers)");
@@ -28,6 +29,14 @@ Example:
     if (!ttl.ok()) return Fail(ttl.status().WithContext("--expires"), /*usage=*/true);
     auto db = label::LabelDb::Open(a->db);
     if (!db.ok()) return Fail(db.status());
+    if (!a->team.empty()) {  // someone who already has an account just joins the team
+      auto existing = label::Accounts(**db).AddExistingToTeam(a->email, a->team);
+      if (!existing.ok()) return FailLabel(existing.status());
+      if (*existing) {
+        std::cerr << "tenet label invite: " << a->email << " already has an account; added to team " << a->team << "\n";
+        return kExitOk;
+      }
+    }
     auto inv = label::Accounts(**db).Invite(a->email, a->team, *ttl);
     if (!inv.ok()) return FailLabel(inv.status());
     std::cout << a->base_url << "/invite/" << inv->second << std::endl;

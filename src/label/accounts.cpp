@@ -288,6 +288,22 @@ Result<std::pair<Invitation, std::string>> Accounts::Invite(const std::string& e
   });
 }
 
+Result<std::optional<User>> Accounts::AddExistingToTeam(const std::string& email, const std::string& team) {
+  return db_.Write([&](Sql& db) -> Result<std::optional<User>> {
+    SQLite::Statement& u = db.Prepare("SELECT id FROM users WHERE email = ?");
+    u.bind(1, email);
+    if (!u.executeStep()) return std::optional<User>();
+    const int64_t user_id = u.getColumn(0).getInt64();
+    TENET_ASSIGN_OR_RETURN(int64_t team_id, TeamId(db, team, /*create=*/true, db_.Now()));
+    SQLite::Statement& m = db.Prepare("INSERT OR IGNORE INTO team_members(team_id, user_id) VALUES (?, ?)");
+    m.bind(1, team_id);
+    m.bind(2, user_id);
+    m.exec();
+    TENET_ASSIGN_OR_RETURN(User user, LoadUser(db, user_id));
+    return std::optional<User>(std::move(user));
+  });
+}
+
 Result<std::vector<Invitation>> Accounts::ListInvitations() {
   return db_.Read([&](Sql& db) -> Result<std::vector<Invitation>> {
     std::vector<Invitation> out;

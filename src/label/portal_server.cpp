@@ -374,7 +374,12 @@ struct PortalServer::Impl {
       return json{{"invitations", out}};
     });
     Api(true, "/api/admin/invitations", Access::kAdmin, kSmall, [this](Call& c) -> Result<json> {
-      TENET_ASSIGN_OR_RETURN(auto inv, accounts.Invite(c.body.at("email").get<std::string>(), c.body.value("team", std::string()),
+      const std::string email = c.body.at("email").get<std::string>(), team = c.body.value("team", std::string());
+      if (!team.empty()) {  // someone who already has an account just joins the team
+        TENET_ASSIGN_OR_RETURN(auto existing, accounts.AddExistingToTeam(email, team));
+        if (existing) return json{{"added_to_team", true}, {"user", ToJson(*existing)}};
+      }
+      TENET_ASSIGN_OR_RETURN(auto inv, accounts.Invite(email, team,
                                                        c.body.value("expires_in_s", int64_t{7 * 24 * 3600})));
       return json{{"invitation", ToJson(inv.first)}, {"link", "/invite/" + inv.second}};
     });

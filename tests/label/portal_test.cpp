@@ -163,6 +163,13 @@ TEST_F(PortalTest, TheWholeLoopThroughTheApi) {
   EXPECT_EQ(tenet::testing::ParseJsonLines(dpo.body["files"]["train.jsonl"]).size(), 3u);
   EXPECT_EQ(admin.Get("/api/admin/teams").body["teams"][0]["members"], json({"ana@example.com"}));
   EXPECT_EQ(admin.Get("/api/admin/invitations").body["invitations"].size(), 1u);
+  // Inviting someone who already has an account into another team adds them, without a link.
+  Reply join = admin.Post("/api/admin/invitations", {{"email", "ana@example.com"}, {"team", "reviewers-2"}});
+  ASSERT_EQ(join.status, 200) << join.raw;
+  EXPECT_TRUE(join.body["added_to_team"].get<bool>());
+  EXPECT_EQ(join.body["user"]["teams"], json({"bank", "reviewers-2"}));
+  EXPECT_EQ(admin.Get("/api/admin/invitations").body["invitations"].size(), 1u);
+  EXPECT_EQ(admin.Post("/api/admin/invitations", {{"email", "ana@example.com"}}).status, 409);  // no team: nothing to do
   Reply people = admin.Get("/api/admin/annotators");
   EXPECT_EQ(people.body["annotators"][0]["submissions"], 1);
   EXPECT_EQ(admin.Post("/api/admin/jobs/" + std::to_string(job) + "/pause", json::object()).body["job"]["state"], "paused");

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ class Accounts {
   // Returns the token: the link is /invite/<token>. Conflict "user_exists" when the email already
   // has an account.
   Result<std::pair<Invitation, std::string>> Invite(const std::string& email, const std::string& team, int64_t ttl_s);
+  // For someone who already has an account: adds them to `team` (created if missing; nothing
+  // changes if they are in it) and returns them. nullopt when `email` has no account.
+  Result<std::optional<User>> AddExistingToTeam(const std::string& email, const std::string& team);
   Result<std::vector<Invitation>> ListInvitations();
   // NotFound "invitation_unknown", Gone "invitation_used" / "invitation_expired".
   Result<Invitation> PeekInvitation(const std::string& token);
