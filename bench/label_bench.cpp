@@ -265,6 +265,31 @@ std::unique_ptr<httplib::Client> MakeClient(int port, const Annotator& a) {
 }
 
 // One simulated annotator over HTTP, on a client whose connection is already open.
+// One POST; the answer as JSON when it is a 2xx object holding `key`, else nullopt with the
+// failure counted (transport error, non-2xx status or unreadable answer) under `what`.
+std::optional<json> PostJson(httplib::Client& cli, const std::string& path, const std::string& body, const char* key,
+                             const std::string& what, ClientStats& st) {
+  auto r = cli.Post(path.c_str(), body, "application/json");
+  if (!r) {
+    ++st.transport_errors;
+    RecordError(st, what + ": " + httplib::to_string(r.error()));
+    return std::nullopt;
+  }
+  if (r->status / 100 != 2) {
+    ++st.non2xx;
+    ++st.status_counts[r->status];
+    RecordError(st, what + ": " + std::to_string(r->status) + " " + r->body);
+    return std::nullopt;
+  }
+  json j = json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.contains(key)) {
+    RecordError(st, what + ": unreadable answer " + r->body.substr(0, 200));
+    ++st.non2xx;
+    return std::nullopt;
+  }
+  return j;
+}
+
 void HttpClient(httplib::Client& cli, int64_t job_id, const Annotator& a, const Window& w, Pacer pacer, uint64_t seed, ClientStats& st) {
   std::mt19937_64 rng(seed);
   const std::string next_path = "/api/jobs/" + std::to_string(job_id) + "/next";
@@ -277,57 +302,25 @@ void HttpClient(httplib::Client& cli, int64_t job_id, const Annotator& a, const 
       cpu0 = ThreadCpuS();
     }
     const auto t0 = *planned;
-    auto r1 = cli.Post(next_path.c_str(), "{}", "application/json");
+    const std::optional<json> nj = PostJson(cli, next_path, "{}", "task", "next", st);
     const auto t1 = Clock::now();
-    if (!r1) {
-      ++st.transport_errors;
-      RecordError(st, "next: " + httplib::to_string(r1.error()));
-      continue;
-    }
-    if (r1->status / 100 != 2) {
-      ++st.non2xx;
-      ++st.status_counts[r1->status];
-      RecordError(st, "next: " + std::to_string(r1->status) + " " + r1->body);
-      continue;
-    }
-    json nj = json::parse(r1->body, nullptr, false);
-    if (nj.is_discarded() || !nj.contains("task")) {
-      RecordError(st, "next: unreadable answer " + r1->body.substr(0, 200));
-      ++st.non2xx;
-      continue;
-    }
-    if (nj["task"].is_null()) {
+    if (!nj) continue;
+    if ((*nj)["task"].is_null()) {
       st.exhausted = true;
       st.exhausted_at_s = std::chrono::duration<double>(t1 - w.start).count();
       break;
     }
-    const json& task = nj["task"];
+    const json& task = (*nj)["task"];
     const int64_t task_id = task.at("id").get<int64_t>();
     json body = {{"ranks", RandomRanks(task, rng)}, {"comment", ""}, {"time_spent_ms", 1000}};
     const std::string submit_path = "/api/tasks/" + std::to_string(task_id) + "/submit";
-    auto r2 = cli.Post(submit_path.c_str(), body.dump(), "application/json");
+    const std::optional<json> sj = PostJson(cli, submit_path, body.dump(), "submission_id", "submit", st);
     const auto t2 = Clock::now();
-    if (!r2) {
-      ++st.transport_errors;
-      RecordError(st, "submit: " + httplib::to_string(r2.error()));
-      continue;
-    }
-    if (r2->status / 100 != 2) {
-      ++st.non2xx;
-      ++st.status_counts[r2->status];
-      RecordError(st, "submit: " + std::to_string(r2->status) + " " + r2->body);
-      continue;
-    }
-    json sj = json::parse(r2->body, nullptr, false);
-    if (sj.is_discarded() || !sj.contains("submission_id")) {
-      RecordError(st, "submit: unreadable answer " + r2->body.substr(0, 200));
-      ++st.non2xx;
-      continue;
-    }
-    if (sj.value("duplicate", true)) {
+    if (!sj) continue;
+    if (sj->value("duplicate", true)) {
       ++st.duplicates_acked;
     } else {
-      st.acks.push_back({sj["submission_id"].get<int64_t>(), task_id, a.user_id});
+      st.acks.push_back({(*sj)["submission_id"].get<int64_t>(), task_id, a.user_id});
     }
     ++st.cycles_total;
     if (t0 >= w.measure_from && t2 <= w.end) {

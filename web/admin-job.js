@@ -1,5 +1,6 @@
 // /admin/jobs/<id>: progress, per-annotator counts, agreement, contested items and export.
-import { get, me, post, signOut } from './api.js';
+import { get, post } from './api.js';
+import { startAdminPage } from './admin-page.js';
 import { formatDateTime, formatDuration, formatNumber, h, replaceChildren, showMessage } from './dom.js';
 import { progressCell, table } from './tables.js';
 
@@ -262,15 +263,7 @@ function formatBytes(n) {
 }
 
 async function init() {
-  $('sign-out').addEventListener('click', signOut);
-  let user;
-  try {
-    ({ user } = await me());
-  } catch (err) {
-    if (err.status !== 401) showMessage($('job-status'), err.message);
-    return;
-  }
-  $('who').textContent = `Signed in as ${user.name || user.email}`;
+  if (!(await startAdminPage($('job-status')))) return;
   if (!jobId) {
     showMessage($('job-status'), 'This address does not name a job.');
     return;

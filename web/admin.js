@@ -1,6 +1,7 @@
 // /admin: jobs (list, progress, pause/resume, create), teams, invitations and annotators.
 // Job names, team names, e-mails and user names are untrusted text: textContent only.
-import { get, me, post, signOut } from './api.js';
+import { get, post } from './api.js';
+import { startAdminPage } from './admin-page.js';
 import { formatDateTime, formatDuration, h, replaceChildren, showMessage } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { progressCell, table } from './tables.js';
@@ -390,20 +391,7 @@ async function loadAnnotators() {
 // ---------------------------------------------------------------------------------------------
 
 async function init() {
-  $('sign-out').addEventListener('click', signOut);
-  let user;
-  try {
-    ({ user } = await me());
-  } catch (err) {
-    if (err.status !== 401) showMessage($('admin-status'), err.message);
-    return;
-  }
-  $('who').textContent = `Signed in as ${user.name || user.email}`;
-  if (user.role !== 'admin') {
-    replaceChildren($('main'), h('h1', {}, 'Admins only'),
-      h('p', {}, 'This page is for the team lead. ', h('a', { href: '/' }, 'Go to your work.')));
-    return;
-  }
+  if (!(await startAdminPage($('admin-status')))) return;
   $('jobs-refresh').addEventListener('click', loadJobs);
   $('job-form').addEventListener('submit', createJob);
   $('job-responses').addEventListener('change', onResponsesChosen);
