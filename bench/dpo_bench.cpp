@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -81,10 +83,53 @@ double GemmFlopsPerSecond(torch::ScalarType dtype) {
   return 2.0 * 1024 * 2048 * 2048 / best;
 }
 
+// Self time per (op, input shapes) over the profiled steps, largest first, to stderr: where a step's
+// time goes, GEMM shape by GEMM shape (--op-table N prints the N largest rows).
+void PrintOpTable(const torch::autograd::profiler::thread_event_lists& lists, int rows) {
+  using torch::autograd::profiler::EventKind;
+  using torch::autograd::profiler::LegacyEvent;
+  struct Row { double self_us = 0; int64_t calls = 0; };
+  std::map<std::string, Row> table;
+  double total = 0;
+  for (const auto& events : lists) {
+    struct Open { const LegacyEvent* e; double child_us; };
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kind() == EventKind::PushRange) {
+        stack.push_back({&e, 0});
+      } else if (e.kind() == EventKind::PopRange && !stack.empty()) {
+        const Open open = stack.back();
+        stack.pop_back();
+        const double us = open.e->cpuElapsedUs(e);
+        std::string key = open.e->name();
+        for (const auto& shape : open.e->shapes()) {
+          key += " [";
+          for (size_t i = 0; i < shape.size(); ++i) key += (i ? "x" : "") + std::to_string(shape[i]);
+          key += "]";
+        }
+        Row& row = table[key];
+        row.self_us += us - open.child_us;
+        row.calls += 1;
+        total += us - open.child_us;
+        if (!stack.empty()) stack.back().child_us += us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Row>> sorted(table.begin(), table.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  std::fprintf(stderr, "op table: %.1f ms self time in all\n%10s %7s  op [input shapes]\n", total / 1e3, "self ms", "calls");
+  for (int i = 0; i < rows && i < static_cast<int>(sorted.size()); ++i) {
+    std::fprintf(stderr, "%10.1f %7lld  %s\n", sorted[i].second.self_us / 1e3, static_cast<long long>(sorted[i].second.calls),
+                 sorted[i].first.c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  tenet::TuneAllocator();  // as the tenet binary does at startup
   std::string model, dtype_name = "bfloat16", peer_logps = "selective", profile;
+  int op_table = 0;
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3;
   int threads = 2;
   bool peer = true, precompute_ref = false, checkpointing = false;
@@ -102,11 +147,12 @@ int main(int argc, char** argv) {
     else if (k == "--peer-logps") peer_logps = next();
     else if (k == "--no-peer") peer = false;
     else if (k == "--profile") profile = next();
+    else if (k == "--op-table") op_table = std::stoi(next());
     else if (k == "--precompute-ref") precompute_ref = true;
     else if (k == "--gradient-checkpointing") checkpointing = true;
     else {
       std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
-                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--gradient-checkpointing] [--no-peer] [--profile trace.json]\n";
+                   " [--lora-r 8] [--steps 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--gradient-checkpointing] [--no-peer] [--profile trace.json] [--op-table ROWS]\n";
       return 2;
     }
   }
@@ -165,11 +211,18 @@ int main(int argc, char** argv) {
   std::vector<double> stamps;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;  // op-level chrome trace of the steps
   if (!profile.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+  std::unique_ptr<torch::autograd::profiler::TLSLegacyProfilerGuard> shapes;
+  if (op_table > 0) {
+    shapes = std::make_unique<torch::autograd::profiler::TLSLegacyProfilerGuard>(
+        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true),
+        [op_table](const torch::autograd::profiler::thread_event_lists& lists) { PrintOpTable(lists, op_table); });
+  }
   auto t0 = Clock::now();
   Check((*trainer)->Train([&](const tenet::TrainProgress&) {
     stamps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }));
   trace.reset();
+  shapes.reset();
   // The first step warms up (allocator, oneDNN primitives); the rest are timed.
   const double seconds = stamps.back() - stamps.front();
   const double seconds_per_step = seconds / static_cast<double>(steps);

@@ -15,6 +15,7 @@
 
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
+#include "scratch.h"
 #include "tensor_rows.h"
 
 namespace tenet::head_logprobs {
@@ -23,6 +24,9 @@ namespace {
 constexpr size_t kBlock = 256;
 constexpr size_t kLanes = 8;
 constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// The kept (N, V) logits of a forward with gradients, and the one-chunk logits of a forward without.
+ScratchBuffer kept_logits, chunk_logits;
 
 struct RowForward {
   float lse = 0, target_logit = 0;
@@ -103,14 +107,14 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     torch::Tensor lse = torch::empty({N}, torch::kFloat32), logp = torch::empty({N}, torch::kFloat32);
     // With gradients wanted, all (N, V) logits stay for the backward (in the head's dtype: 2 bytes
     // each for bf16), which then needs no second GEMM; otherwise one chunk at a time.
-    torch::Tensor all = keep_logits ? torch::empty({N, V}, head.options()) : torch::Tensor();
+    torch::Tensor all = keep_logits ? kept_logits.Get({N, V}, head.scalar_type()) : torch::Tensor();
     const int64_t* tgt = targets.data_ptr<int64_t>();
     float* lse_p = lse.data_ptr<float>();
     float* logp_p = logp.data_ptr<float>();
     std::vector<double> row_sums(static_cast<size_t>(N));
     for (int64_t s = 0; s < N; s += chunk) {
       const int64_t len = std::min(chunk, N - s);
-      torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : torch::empty({len, V}, head.options());  // (len, V)
+      torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : chunk_logits.Get({len, V}, head.scalar_type());  // (len, V)
       at::mm_out(logits, hidden.narrow(0, s, len), head.t());  // narrow rows of a contiguous tensor: contiguous
       WithRows(logits, [&](auto* rows) {
         at::parallel_for(0, len, 1, [&](int64_t b, int64_t e) {
@@ -145,7 +149,7 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     const float* gp = g.data_ptr<float>();
     const float* lp = lse.data_ptr<float>();
     if (!all.defined()) {  // forward ran without keeping logits (gradients switched on later): recompute
-      all = torch::empty({N, V}, head.options());
+      all = kept_logits.Get({N, V}, head.scalar_type());
       for (int64_t s = 0; s < N; s += chunk) {
         torch::Tensor rows = all.narrow(0, s, std::min(chunk, N - s));
         at::mm_out(rows, hidden.narrow(0, s, std::min(chunk, N - s)), head.t());

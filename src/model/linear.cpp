@@ -2,6 +2,70 @@
 #include "tenet/model/linear.h"
 
 namespace tenet {
+namespace {
+
+// y = x W^T + scale * (dropout(x) A^T) B^T as one autograd node (Hu et al. 2021).
+//
+// The adapter's products run in the activations' dtype, with A and scale*B rounded to it for the
+// call: at bf16 that is what torch.autocast does with an fp32 adapter on a bf16 base, with fp32
+// accumulation inside every product; the adapter weights, their gradients and the optimizer state
+// stay fp32. The adapter's output is added into the base product's output by the GEMM itself
+// (addmm, beta 1) and its backward adds into the input gradient the same way, so no (N, O)
+// elementwise pass is made and the activations are never cast. The frozen base needs no weight
+// gradient.
+//
+// Shapes: x (N, I) (leading dims flattened), W (O, I), A (R, I), B (O, R), u = h A^T (N, R),
+// v = gy (scale B) (N, R).
+class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& a,
+                               const torch::Tensor& b, const torch::Tensor& weight, double scale, double dropout) {
+    const int64_t I = weight.size(1), O = weight.size(0);
+    const torch::Tensor x2 = x.reshape({-1, I}).contiguous();  // (N, I)
+    const torch::ScalarType dt = x2.scalar_type();
+    const torch::Tensor ac = a.to(dt);                           // (R, I)
+    const torch::Tensor bs = (b * scale).to(dt);                 // (O, R)
+    torch::Tensor h = x2, keep;                                  // keep: the dropout mask / (1 - p), (N, I)
+    if (dropout > 0) {
+      keep = torch::empty_like(x2).bernoulli_(1.0 - dropout).div_(1.0 - dropout);
+      h = x2 * keep;
+    }
+    const torch::Tensor u = torch::mm(h, ac.t());                // (N, R)
+    torch::Tensor y = torch::mm(x2, weight.t());                 // (N, O)
+    y.addmm_(u, bs.t());
+    ctx->save_for_backward({h, u, ac, bs, weight});
+    if (keep.defined()) ctx->saved_data["keep"] = keep;
+    ctx->saved_data["scale"] = scale;
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = O;
+    return y.view(shape);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &h = saved[0], &u = saved[1], &ac = saved[2], &bs = saved[3], &weight = saved[4];
+    const torch::Tensor keep = ctx->saved_data.count("keep") ? ctx->saved_data["keep"].toTensor() : torch::Tensor();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const int64_t I = weight.size(1), O = weight.size(0);
+    const torch::Tensor gy = grads[0].reshape({-1, O}).contiguous().to(h.scalar_type());  // (N, O)
+    const torch::Tensor v = torch::mm(gy, bs);                                               // (N, R)
+    torch::Tensor gx;
+    if (ctx->needs_input_grad(0)) {
+      gx = torch::mm(gy, weight);  // (N, I)
+      if (keep.defined()) gx.add_(torch::mm(v, ac) * keep);
+      else gx.addmm_(v, ac);
+      std::vector<int64_t> shape = grads[0].sizes().vec();
+      shape.back() = I;
+      gx = gx.view(shape);
+    }
+    // dA = (gy scale B)^T h = v^T h;  dB = scale gy^T u. In the adapter's dtype (fp32).
+    const torch::Tensor ga = ctx->needs_input_grad(1) ? torch::mm(v.t(), h).to(torch::kFloat32) : torch::Tensor();
+    const torch::Tensor gb = ctx->needs_input_grad(2) ? (torch::mm(gy.t(), u).to(torch::kFloat32) * scale) : torch::Tensor();
+    return {gx, ga, gb, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
 
 Linear::Linear(torch::Tensor weight, torch::Tensor bias) {
   weight_ = register_parameter("weight", std::move(weight), /*requires_grad=*/false);
@@ -9,12 +73,16 @@ Linear::Linear(torch::Tensor weight, torch::Tensor bias) {
 }
 
 torch::Tensor Linear::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::linear(x, weight_, bias_);
-  if (!lora_a_.defined() || !lora_enabled_) return y;
+  if (!lora_a_.defined() || !lora_enabled_) return torch::linear(x, weight_, bias_);
+  if (!weight_.requires_grad() && !(bias_.defined() && bias_.requires_grad())) {
+    torch::Tensor y = LoraLinearFn::apply(x, lora_a_, lora_b_, weight_, lora_scale_, is_training() ? lora_dropout_ : 0.0);
+    return bias_.defined() ? y + bias_ : y;
+  }
+  // A trainable base under an adapter (not a Tenet recipe; kept general): plain autograd.
   torch::Tensor h = x.to(lora_a_.scalar_type());
   if (lora_dropout_ > 0 && is_training()) h = torch::dropout(h, lora_dropout_, /*train=*/true);
   torch::Tensor delta = torch::linear(torch::linear(h, lora_a_), lora_b_) * lora_scale_;
-  return y + delta.to(y.scalar_type());
+  return torch::linear(x, weight_, bias_) + delta.to(x.scalar_type());
 }
 
 void Linear::SetLora(torch::Tensor a, torch::Tensor b, double scale, double dropout) {

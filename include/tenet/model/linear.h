@@ -2,10 +2,12 @@
 //
 //   y = x W^T + b + scale * B(A(dropout(x)))       W (out, in), A (R, in), B (out, R)
 //
-// As in PEFT, the adapter path runs in the adapter's dtype (fp32 adapters on a bf16 base) and is
-// cast back to the base output's dtype; the adapter can be switched off (the DPO reference model
-// is the same model with adapters disabled). Parameter names follow HF: "weight", "bias",
-// "lora_A", "lora_B" (PEFT's file names are produced by tenet/io/peft_adapter.h).
+// The adapter's weights are fp32 (also on a bf16 base); its products run in the activations' dtype
+// with fp32 accumulation, as under torch.autocast, and are added into the base product's output in
+// one autograd node (see LoraLinearFn in linear.cpp); at fp32 this is PEFT's computation exactly.
+// The adapter can be switched off (the DPO reference model is the same model with adapters
+// disabled). Parameter names follow HF: "weight", "bias", "lora_A", "lora_B" (PEFT's file names
+// are produced by tenet/io/peft_adapter.h).
 //
 // Shape legend: N any leading dims, I in features, O out features, R lora rank.
 #pragma once
