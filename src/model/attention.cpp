@@ -191,6 +191,8 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const std::vector<int64_t> extents = KeyExtents(bias, d.T, d.S, block);
     const float* bias_p = bias.data_ptr<float>();
     at::parallel_for(0, d.B * d.K, 1, [&](int64_t begin, int64_t end) {
+      // Grad mode is thread-local and at::parallel_for does not carry it to OpenMP workers.
+      torch::NoGradGuard no_grad;
       std::vector<float> buf(static_cast<size_t>(d.S));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t b = task / d.K, kv = task % d.K;
@@ -228,6 +230,8 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const std::vector<int64_t> extents = KeyExtents(bias, T, S, block);
     const float* bias_p = bias.data_ptr<float>();
     at::parallel_for(0, B * K, 1, [&](int64_t begin, int64_t end) {
+      // Grad mode is thread-local and at::parallel_for does not carry it to OpenMP workers.
+      torch::NoGradGuard no_grad;
       std::vector<float> p(static_cast<size_t>(S)), g(static_cast<size_t>(S));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t b = task / K, kv = task % K;

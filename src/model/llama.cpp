@@ -3,6 +3,7 @@
 #include "tenet/model/llama.h"
 
 #include "attention.h"
+#include "swiglu.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <map>
 
+#include "tenet/model/rms_norm.h"
 #include "tenet/model/rope.h"
 
 namespace tenet {
@@ -29,13 +31,6 @@ struct WeightHolder : torch::nn::Module {
 };
 
 }  // namespace
-
-torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  torch::Tensor h = x.to(torch::kFloat32);
-  torch::Tensor variance = h.pow(2).mean(-1, /*keepdim=*/true);
-  h = h * torch::rsqrt(variance + eps);
-  return weight * h.to(x.scalar_type());
-}
 
 struct LlamaForCausalLM::Layer : torch::nn::Module {
   struct Attention : torch::nn::Module {
@@ -58,11 +53,19 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     const int64_t H = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim, G = H / K;
 
     torch::Tensor h = RmsNorm(x, input_norm->weight, c.rms_norm_eps);
-    torch::Tensor q = attn->q->forward(h).view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
-    torch::Tensor k = attn->k->forward(h).view({B, T, K, D}).transpose(1, 2);  // (B, K, T, D)
-    torch::Tensor v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);  // (B, K, T, D)
-    q = ApplyRope(q, cos, sin);
-    k = ApplyRope(k, cos, sin);
+    // Training and scoring on the CPU: RoPE writes the (B, H, T, D) head layout the attention
+    // kernel reads, in one pass each way; with a KV cache (generation) the eager ops.
+    const bool fused = cache == nullptr && attention::Supports(h);
+    torch::Tensor q, k, v;
+    if (fused) {
+      q = RopeToHeads(attn->q->forward(h), cos, sin, H);                        // (B, H, T, D)
+      k = RopeToHeads(attn->k->forward(h), cos, sin, K);                        // (B, K, T, D)
+      v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);               // (B, K, T, D)
+    } else {
+      q = ApplyRope(attn->q->forward(h).view({B, T, H, D}).transpose(1, 2), cos, sin);  // (B, H, T, D)
+      k = ApplyRope(attn->k->forward(h).view({B, T, K, D}).transpose(1, 2), cos, sin);  // (B, K, T, D)
+      v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);                       // (B, K, T, D)
+    }
     if (cache != nullptr) {
       std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D) views into the (B, K, capacity, D) cache
       // LibTorch 1.13's CPU bmm handles these strided views ~1.5x slower than one explicit copy
@@ -73,8 +76,8 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     const int64_t S = k.size(2);
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
     torch::Tensor out;  // (B, H, T, D)
-    if (cache == nullptr && attention::Supports(q)) {
-      // Training and scoring: one pass per row, no (B, H, T, S) tensors kept (attention.h).
+    if (fused) {
+      // One pass per row, no (B, H, T, S) tensors kept (attention.h). The bias is fp32 here.
       out = attention::Attend(q, k, v, mask_bias.view({B, T, S}).to(torch::kFloat32).contiguous(), scale);
     } else {
       // GQA without copying K/V: query head h uses kv head h / G, so fold G into the row dim.
@@ -88,7 +91,7 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     torch::Tensor x1 = x + attn->o->forward(out);
 
     h = RmsNorm(x1, post_norm->weight, c.rms_norm_eps);
-    torch::Tensor m = mlp->down->forward(torch::silu(mlp->gate->forward(h)) * mlp->up->forward(h));
+    torch::Tensor m = mlp->down->forward(SwiGlu(mlp->gate->forward(h), mlp->up->forward(h)));
     return x1 + m;
   }
 };
@@ -273,7 +276,9 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   const double lowest = options_.dtype == torch::kFloat16    ? -65504.0
                         : options_.dtype == torch::kBFloat16 ? -3.3895313892515355e38
                                                               : static_cast<double>(std::numeric_limits<float>::lowest());
-  torch::Tensor bias = torch::zeros({B, 1, 1, T, S}, torch::TensorOptions().dtype(options_.dtype).device(dev))
+  // Without a cache on the CPU the layers' attention kernel takes the bias in fp32: made so once here.
+  const bool fp32_bias = cache == nullptr && attention::Supports(torch::empty({0}, torch::TensorOptions().dtype(options_.dtype).device(dev)));
+  torch::Tensor bias = torch::zeros({B, 1, 1, T, S}, torch::TensorOptions().dtype(fp32_bias ? torch::kFloat32 : options_.dtype).device(dev))
                            .masked_fill(allow.to(dev).logical_not().view({B, 1, 1, T, S}), lowest);
   auto [cos, sin] = RopeCosSin(inv_freq_, pos, options_.dtype);
   torch::Tensor x = torch::embedding(embed_, ids);  // (B, T, C)

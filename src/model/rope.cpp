@@ -1,9 +1,111 @@
 // Rotary embeddings, matching transformers' LlamaRotaryEmbedding and _compute_llama3_parameters.
 #include "tenet/model/rope.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+
+#include "tenet/util/row_kernel.h"
+#include "tensor_rows.h"
 
 namespace tenet {
+namespace {
+
+constexpr size_t kMaxHeadDim = 512;
+
+// One head of one token: y = round(round(x cos) + round(rotate_half(x) sin)), the eager ops'
+// rounding at bf16 (each product, then the sum); exact fp32 arithmetic at fp32.
+template <typename T>
+TENET_INLINE void RotateImpl(const T* x, const float* c, const float* s, size_t D, T* y) {
+  alignas(64) float xb[kMaxHeadDim], a[kMaxHeadDim], r[kMaxHeadDim];
+  const size_t half = D / 2;
+  Widen(x, D, xb);
+  for (size_t i = 0; i < D; ++i) a[i] = xb[i] * c[i];
+  for (size_t i = 0; i < half; ++i) r[i] = -xb[i + half] * s[i];
+  for (size_t i = half; i < D; ++i) r[i] = xb[i - half] * s[i];
+  RoundLike(x, a, D);
+  RoundLike(x, r, D);
+  for (size_t i = 0; i < D; ++i) a[i] += r[i];
+  Narrow(a, D, y);
+}
+
+// Its gradient: dx = dy cos + (first half: dy[i + half] sin[i + half]; second: -dy[i - half] sin[i - half]).
+template <typename T>
+TENET_INLINE void RotateBackImpl(const T* dy, const float* c, const float* s, size_t D, T* dx) {
+  alignas(64) float gb[kMaxHeadDim], a[kMaxHeadDim];
+  const size_t half = D / 2;
+  Widen(dy, D, gb);
+  for (size_t i = 0; i < half; ++i) a[i] = gb[i] * c[i] + gb[i + half] * s[i + half];
+  for (size_t i = half; i < D; ++i) a[i] = gb[i] * c[i] - gb[i - half] * s[i - half];
+  Narrow(a, D, dx);
+}
+
+TENET_ROW_KERNEL void Rotate(const float* x, const float* c, const float* s, size_t D, float* y) { RotateImpl(x, c, s, D, y); }
+TENET_ROW_KERNEL void Rotate(const uint16_t* x, const float* c, const float* s, size_t D, uint16_t* y) {
+  RotateImpl(x, c, s, D, y);
+}
+TENET_ROW_KERNEL void RotateBack(const float* g, const float* c, const float* s, size_t D, float* dx) {
+  RotateBackImpl(g, c, s, D, dx);
+}
+TENET_ROW_KERNEL void RotateBack(const uint16_t* g, const float* c, const float* s, size_t D, uint16_t* dx) {
+  RotateBackImpl(g, c, s, D, dx);
+}
+
+// Shapes: x (B, T, H*D) contiguous, cs (2, B, T, D) fp32 (cos, sin; values of the model dtype),
+// y (B, H, T, D). Each (b, t) is one unit of work: its cos/sin row is read once for all H heads.
+class RopeToHeadsFn : public torch::autograd::Function<RopeToHeadsFn> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in, const torch::Tensor& cs,
+                               int64_t H) {
+    const torch::Tensor x = x_in.contiguous();
+    const int64_t B = x.size(0), T = x.size(1), D = x.size(2) / H;
+    torch::Tensor y = torch::empty({B, H, T, D}, x.options());
+    const float* c = cs.data_ptr<float>();
+    const float* s = c + B * T * D;
+    WithRows(x, [&](auto* xp) {
+      using E = std::remove_pointer_t<decltype(xp)>;
+      E* yp = reinterpret_cast<E*>(y.data_ptr());
+      at::parallel_for(0, B * T, 8, [&](int64_t lo, int64_t hi) {
+        for (int64_t bt = lo; bt < hi; ++bt) {
+          const int64_t b = bt / T, t = bt % T;
+          for (int64_t h = 0; h < H; ++h) {
+            Rotate(xp + (bt * H + h) * D, c + bt * D, s + bt * D, static_cast<size_t>(D), yp + ((b * H + h) * T + t) * D);
+          }
+        }
+      });
+    });
+    ctx->save_for_backward({cs});
+    ctx->saved_data["H"] = H;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const torch::Tensor cs = ctx->get_saved_variables()[0];
+    const int64_t H = ctx->saved_data["H"].toInt();
+    const torch::Tensor dy = grads[0].contiguous();  // (B, H, T, D)
+    const int64_t B = dy.size(0), T = dy.size(2), D = dy.size(3);
+    torch::Tensor dx = torch::empty({B, T, H * D}, dy.options());
+    const float* c = cs.data_ptr<float>();
+    const float* s = c + B * T * D;
+    WithRows(dy, [&](auto* gp) {
+      using E = std::remove_pointer_t<decltype(gp)>;
+      E* dxp = reinterpret_cast<E*>(dx.data_ptr());
+      at::parallel_for(0, B * T, 8, [&](int64_t lo, int64_t hi) {
+        for (int64_t bt = lo; bt < hi; ++bt) {
+          const int64_t b = bt / T, t = bt % T;
+          for (int64_t h = 0; h < H; ++h) {
+            RotateBack(gp + ((b * H + h) * T + t) * D, c + bt * D, s + bt * D, static_cast<size_t>(D), dxp + (bt * H + h) * D);
+          }
+        }
+      });
+    });
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
 
 torch::Tensor RopeInverseFrequencies(const ModelConfig& c) {
   const int64_t dim = c.head_dim;
@@ -40,6 +142,18 @@ torch::Tensor ApplyRope(const torch::Tensor& x, const torch::Tensor& cos, const 
   torch::Tensor x2 = x.narrow(-1, half, half);
   torch::Tensor rotated = torch::cat({-x2, x1}, -1);
   return x * cos + rotated * sin;
+}
+
+torch::Tensor RopeToHeads(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, int64_t heads) {
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2) / heads;
+  const bool kernel = x.device().is_cpu() && (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) &&
+                      D % 2 == 0 && D <= static_cast<int64_t>(kMaxHeadDim) && x.size(2) == heads * D;
+  if (!kernel) return ApplyRope(x.view({B, T, heads, D}).transpose(1, 2), cos, sin);
+  // cos/sin (B or 1, 1, T, D) in the model dtype -> one (2, B, T, D) fp32 tensor (exact).
+  const torch::Tensor cs = torch::stack({cos.expand({B, 1, T, D}).reshape({B, T, D}), sin.expand({B, 1, T, D}).reshape({B, T, D})})
+                               .to(torch::kFloat32)
+                               .contiguous();
+  return RopeToHeadsFn::apply(x, cs, heads);
 }
 
 }  // namespace tenet

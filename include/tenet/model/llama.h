@@ -99,7 +99,4 @@ class LlamaForCausalLM : public torch::nn::Module {
   bool checkpointing_ = false;
 };
 
-// RMSNorm as HF computes it: normalize in fp32, cast back, then scale. x (..., C), weight (C,).
-torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
-
 }  // namespace tenet

@@ -21,4 +21,10 @@ std::pair<torch::Tensor, torch::Tensor> RopeCosSin(const torch::Tensor& inv_freq
 // x (B, H, T, D) -> x*cos + rotate_half(x)*sin.
 torch::Tensor ApplyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
+// A projection's output x (B, T, H*D) -> ApplyRope(x.view(B, T, H, D).transpose(1, 2), cos, sin),
+// contiguous (B, H, T, D). On the CPU at fp32 or bf16 it is one autograd node with a one-pass
+// kernel each way (the head transpose included, and the same rounding as the eager ops); else
+// those ops.
+torch::Tensor RopeToHeads(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, int64_t heads);
+
 }  // namespace tenet

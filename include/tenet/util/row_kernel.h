@@ -27,4 +27,15 @@ TENET_INLINE void Narrow(const float* x, size_t n, uint16_t* out) {
   }
 }
 
+// Rounds fp32 values through the row type in place: for bf16 rows, to the nearest bf16 (ties to
+// even) and back, the value a bf16 tensor op stores; for fp32 rows nothing. The pointer only picks
+// the type. Values must be finite.
+TENET_INLINE void RoundLike(const float*, float*, size_t) {}
+TENET_INLINE void RoundLike(const uint16_t*, float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t u = std::bit_cast<uint32_t>(x[i]);
+    x[i] = std::bit_cast<float>((u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u);
+  }
+}
+
 }  // namespace tenet
