@@ -22,7 +22,7 @@ namespace tenet::head_logprobs {
 namespace {
 
 constexpr size_t kBlock = 256;
-constexpr size_t kLanes = 8;
+constexpr size_t kLanes = 16;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // The kept (N, V) logits of a forward with gradients, and the one-chunk logits of a forward without.
@@ -33,40 +33,43 @@ struct RowForward {
   double sum = 0;  // of the logits, for the mean-logit metric
 };
 
-// One row of logits x (V): log-sum-exp, the target's logit, the row sum.
+// One row of logits x (V): log-sum-exp, the target's logit, the row sum. One pass over the row
+// (an online log-sum-exp, Milakov & Gimelshein 2018, arXiv 1805.02867, per block of kBlock): each
+// block's max rescales the running sum when it raises the running max.
 template <typename T>
 TENET_INLINE RowForward ForwardRowImpl(const T* x, size_t V, int64_t target) {
   alignas(64) float buf[kBlock];
   float max = -kInf;
-  double sum = 0;
+  double sum = 0, total = 0;
   for (size_t b = 0; b < V; b += kBlock) {
     const size_t len = std::min(kBlock, V - b);
     Widen(x + b, len, buf);
-    float lane[kLanes];
-    std::fill(lane, lane + kLanes, -kInf);
-    double s[kLanes] = {};
+    float lane_max[kLanes], lane_sum[kLanes] = {};
+    std::fill(lane_max, lane_max + kLanes, -kInf);
+    float block_max = -kInf, block_sum = 0;
     size_t i = 0;
     for (; i + kLanes <= len; i += kLanes) {
       for (size_t j = 0; j < kLanes; ++j) {
-        lane[j] = buf[i + j] > lane[j] ? buf[i + j] : lane[j];
-        s[j] += static_cast<double>(buf[i + j]);
+        lane_max[j] = buf[i + j] > lane_max[j] ? buf[i + j] : lane_max[j];
+        lane_sum[j] += buf[i + j];
       }
     }
-    for (; i < len; ++i) max = buf[i] > max ? buf[i] : max, sum += buf[i];
-    for (size_t j = 0; j < kLanes; ++j) max = lane[j] > max ? lane[j] : max, sum += s[j];
-  }
-  double total = 0;
-  for (size_t b = 0; b < V; b += kBlock) {
-    const size_t len = std::min(kBlock, V - b);
-    Widen(x + b, len, buf);
-    for (size_t i = 0; i < len; ++i) buf[i] = FastExp(buf[i] - max);
-    double s[kLanes] = {};
-    size_t i = 0;
-    for (; i + kLanes <= len; i += kLanes) {
-      for (size_t j = 0; j < kLanes; ++j) s[j] += static_cast<double>(buf[i + j]);
+    for (; i < len; ++i) block_max = buf[i] > block_max ? buf[i] : block_max, block_sum += buf[i];
+    for (size_t j = 0; j < kLanes; ++j) block_max = lane_max[j] > block_max ? lane_max[j] : block_max, block_sum += lane_sum[j];
+    sum += static_cast<double>(block_sum);
+    if (block_max == -kInf) continue;  // a block of -inf logits adds nothing
+    if (block_max > max) {
+      if (max != -kInf) total *= std::exp(static_cast<double>(max) - static_cast<double>(block_max));
+      max = block_max;
     }
-    for (; i < len; ++i) total += buf[i];
-    for (size_t j = 0; j < kLanes; ++j) total += s[j];
+    float lane_exp[kLanes] = {}, tail = 0;
+    i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      for (size_t j = 0; j < kLanes; ++j) lane_exp[j] += FastExp(buf[i + j] - max);
+    }
+    for (; i < len; ++i) tail += FastExp(buf[i] - max);
+    for (size_t j = 0; j < kLanes; ++j) tail += lane_exp[j];
+    total += static_cast<double>(tail);
   }
   RowForward r;
   r.lse = max + static_cast<float>(std::log(total));
