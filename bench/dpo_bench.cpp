@@ -211,15 +211,16 @@ int main(int argc, char** argv) {
   std::vector<double> stamps;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;  // op-level chrome trace of the steps
   if (!profile.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+  // The op table covers the timed steps only (it starts when the warm-up step ends).
   std::unique_ptr<torch::autograd::profiler::TLSLegacyProfilerGuard> shapes;
-  if (op_table > 0) {
-    shapes = std::make_unique<torch::autograd::profiler::TLSLegacyProfilerGuard>(
-        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true),
-        [op_table](const torch::autograd::profiler::thread_event_lists& lists) { PrintOpTable(lists, op_table); });
-  }
   auto t0 = Clock::now();
   Check((*trainer)->Train([&](const tenet::TrainProgress&) {
     stamps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    if (op_table > 0 && !shapes) {
+      shapes = std::make_unique<torch::autograd::profiler::TLSLegacyProfilerGuard>(
+          torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true),
+          [op_table](const torch::autograd::profiler::thread_event_lists& lists) { PrintOpTable(lists, op_table); });
+    }
   }));
   trace.reset();
   shapes.reset();
