@@ -251,8 +251,12 @@ Result<bool> Engine::Step(const Sink& sink) {
   auto sample_start = Clock::now();
   // Rows sample in parallel (each slot owns its sampler and RNG, so the result does not depend on
   // the thread count); tokens are then recorded in slot order, since the sink is serial.
+  // A parallel region only where there is real work per thread (about 64k logits): for small
+  // vocabularies it costs more than it saves, and idle OpenMP workers spin on the cores that the
+  // callers' threads need.
   std::vector<int32_t> picked(active.size());
-  at::parallel_for(0, static_cast<int64_t>(active.size()), 1, [&](int64_t begin, int64_t end) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(vocab, 1));
+  at::parallel_for(0, static_cast<int64_t>(active.size()), grain, [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
       Sampler& sampler = *st.slots[static_cast<size_t>(active[static_cast<size_t>(k)])].sampler;
       picked[static_cast<size_t>(k)] = bf16 ? sampler.SampleBf16(base16 + k * vocab) : sampler.Sample(base + k * vocab);

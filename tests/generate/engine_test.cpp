@@ -234,7 +234,9 @@ TEST_F(EngineTest, ServiceCancelsMidStreamAndOnShutdown) {
   Drained d = Drain(**stream, /*stop_after_tokens=*/3);
   EXPECT_EQ(d.finish[0], FinishReason::kCancelled);
   EXPECT_EQ(d.finish[1], FinishReason::kCancelled);
-  EXPECT_LT(d.tokens[0].size() + d.tokens[1].size(), 40u) << "cancellation takes effect within a step or two";
+  // The service keeps stepping until it sees the cancel, so how far it gets depends on scheduling
+  // (a CI run with 2 tests on 2 cores once saw 20 steps); 400 tokens would mean it never stopped.
+  EXPECT_LT(d.tokens[0].size() + d.tokens[1].size(), 200u) << "cancellation stops the stream mid-way";
   // Destroying the service ends open streams as cancelled; Cancel afterwards is harmless.
   auto open = (*svc)->Submit(Greedy(kPrompts[1], 4000));
   ASSERT_TRUE(open.ok());
