@@ -74,7 +74,7 @@ Result<torch::Tensor> SftBatchLoss(LlamaForCausalLM& model, const std::vector<co
   torch::Tensor rows = hidden.reshape({-1, hidden.size(-1)}).index_select(0, torch::tensor(index).to(dev));  // (N, C)
   TokenLogitStats stats;
   stats.count_argmax_hits = metrics != nullptr;
-  torch::Tensor logps = TokenLogProbs(model, rows, torch::tensor(target).to(dev), 128, &stats);  // (N,)
+  torch::Tensor logps = TokenLogProbs(model, rows, torch::tensor(target).to(dev), kLogitChunkRows, &stats);  // (N,)
   torch::Tensor loss = -logps.mean();
   if (metrics != nullptr) {
     *metrics = {{"loss_sum", -logps.detach().sum().item<double>()},

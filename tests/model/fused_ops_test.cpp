@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "../../src/model/scratch.h"
 #include "../../src/model/swiglu.h"
 #include "tenet/model/linear.h"
@@ -209,6 +212,32 @@ TEST(FusedOpsTest, ScratchBufferReusesItsMemoryOnlyWhenNothingHoldsIt) {
   auto bigger = scratch.Get({1000, 100}, torch::kFloat32);  // too small: replaced
   bigger.fill_(2.0);
   EXPECT_EQ(bigger.sum().item<double>(), 2.0 * 1000 * 100);
+}
+
+TEST(FusedOpsTest, ScratchBufferKeepsUpToItsLimitOfBlocksHeldAtOnce) {
+  ScratchBuffer scratch;
+  std::vector<torch::Tensor> held;
+  std::vector<void*> first;
+  for (size_t i = 0; i < ScratchBuffer::kMaxBlocks + 2; ++i) {
+    held.push_back(scratch.Get({64, 64}, torch::kFloat32));
+    first.push_back(held.back().data_ptr());
+  }
+  EXPECT_EQ(scratch.kept_blocks(), ScratchBuffer::kMaxBlocks);  // the ones past the limit are not kept
+  held.clear();
+  // Two at a time (the chosen and rejected logits of a DPO step): both come from kept blocks.
+  for (int step = 0; step < 3; ++step) {
+    auto a = scratch.Get({64, 64}, torch::kBFloat16);
+    auto b = scratch.Get({32, 64}, torch::kFloat32);
+    EXPECT_NE(a.data_ptr(), b.data_ptr());
+    EXPECT_NE(std::find(first.begin(), first.begin() + ScratchBuffer::kMaxBlocks, a.data_ptr()),
+              first.begin() + ScratchBuffer::kMaxBlocks);
+    EXPECT_NE(std::find(first.begin(), first.begin() + ScratchBuffer::kMaxBlocks, b.data_ptr()),
+              first.begin() + ScratchBuffer::kMaxBlocks);
+    a.fill_(1.0);
+    b.fill_(2.0);
+    EXPECT_EQ(a.sum().item<double>(), 64.0 * 64);
+  }
+  EXPECT_EQ(scratch.kept_blocks(), ScratchBuffer::kMaxBlocks);
 }
 
 }  // namespace

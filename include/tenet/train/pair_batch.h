@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tenet/model/llama.h"
+#include "tenet/model/logprobs.h"
 #include "tenet/train/dpo_loss.h"
 #include "tenet/util/status.h"
 
@@ -62,6 +63,6 @@ struct BatchLogps {
 
 // Runs the model over `batch` and gathers completion log-probs. Logits exist only for completion
 // positions, `chunk` rows at a time (TokenLogProbs). Errors from the model are returned.
-Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk = 128);
+Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk = kLogitChunkRows);
 
 }  // namespace tenet
