@@ -20,7 +20,8 @@ target_modules="all-linear"), loss_type="sigmoid", beta=0.1), no gradient checkp
     AdamW(lr=5e-6, weight_decay=0 as HF Trainer) over the LoRA parameters, zero_grad.
 Synthetic data: seeded random token ids of exactly --prompt-len / --completion-len. Prints one JSON
 object with the throughput, peak RSS (peak_rss_mib: the whole process, weights loading included;
-steps_peak_rss_mib: the training steps alone, after resetting the kernel's mark) and the FLOPs of
+steps_peak_rss_mib: the training steps alone, after resetting the kernel's mark), each measured
+step's seconds (step_seconds) and the FLOPs of
 the necessary work of one step (necessary_flops, which the C++ benchmark mirrors).
 """
 import argparse
@@ -279,8 +280,11 @@ def main():
     for b in batches[:a.warmup]:
         losses.append(dpo_step(model, opt, b, a.beta, a.max_grad_norm, a.logps))
     t = time.perf_counter()
+    step_seconds = []
     for b in batches[a.warmup:]:
+        t_step = time.perf_counter()
         losses.append(dpo_step(model, opt, b, a.beta, a.max_grad_norm, a.logps))
+        step_seconds.append(time.perf_counter() - t_step)
     secs = time.perf_counter() - t
     steps = max(a.steps, 1)
     print(json.dumps({
@@ -288,6 +292,7 @@ def main():
         "prompt_len": a.prompt_len, "completion_len": a.completion_len, "lora_r": a.lora_r, "steps": a.steps,
         "logps": a.logps,
         "seconds_per_step": secs / steps, "pairs_per_s": P * a.steps / secs if secs > 0 else None,
+        "step_seconds": step_seconds,
         "peak_rss_mib": max(load_peak, maxrss_mib()),
         "steps_peak_rss_mib": maxrss_mib() if can_reset else None,
         "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
