@@ -138,8 +138,8 @@ struct Dims {
 // Query positions per block; each block is these positions of all G heads. Blocks of about 512 rows
 // (128 positions with 4 heads per kv head) keep the GEMMs near their best speed on this CPU while
 // skipping the keys no query of a block can see: a causal 256-token sequence in two blocks does 3/4
-// of the whole (T, S) products, and they ran 25% faster (one thread, bf16, head dim 64). With 512
-// rows of S scores in fp32 per row buffer, long sequences stay within a few MB per task.
+// of the whole (T, S) products, and they ran 25% faster (one thread, bf16, head dim 64). A block's
+// scores are at most 512 x S values, so long sequences stay within a few MB per task.
 int64_t QueryBlock(int64_t T, int64_t G) {
   return std::min(T, std::max<int64_t>(16, 512 / G));
 }
@@ -175,9 +175,14 @@ struct Block {
     if (whole) return x;
     return x.view({G, T, x.size(1)}).narrow(1, t0, n).reshape({G * n, x.size(1)});
   }
-  // Writes a gathered block's rows (G*n, D) back into the task's (G*T, D) tensor x.
-  void Scatter(const torch::Tensor& rows, torch::Tensor& x, int64_t G, int64_t T) const {
-    x.view({G, T, x.size(1)}).narrow(1, t0, n).copy_(rows.view({G, n, x.size(1)}));
+  // Writes the block's rows of the task's (G*T, D) tensor x as a @ b: in place when whole, else
+  // computed (G*n, D) and scattered back.
+  void MmInto(torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b, int64_t G, int64_t T) const {
+    if (whole) {
+      at::mm_out(x, a, b);
+      return;
+    }
+    x.view({G, T, x.size(1)}).narrow(1, t0, n).copy_(torch::mm(a, b).view({G, n, x.size(1)}));
   }
 };
 
@@ -221,11 +226,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
               st[row] = ForwardRow(x + r * E, bias_row, static_cast<size_t>(E), static_cast<float>(scale), buf.data());
             }
           });
-          if (blk.whole) {
-            at::mm_out(ob, scores, vb.narrow(0, 0, E));
-          } else {
-            blk.Scatter(torch::mm(scores, vb.narrow(0, 0, E)), ob, d.G, d.T);
-          }
+          blk.MmInto(ob, scores, vb.narrow(0, 0, E), d.G, d.T);
         });
       }
     });
@@ -274,11 +275,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
                           g.data());
             }
           });
-          if (blk.whole) {
-            at::mm_out(dqb, ds, ke);
-          } else {
-            blk.Scatter(torch::mm(ds, ke), dqb, d.G, d.T);
-          }
+          blk.MmInto(dqb, ds, ke, d.G, d.T);
           dv_sum.narrow(0, 0, E).add_(torch::mm(probs.t(), don));
           dk_sum.narrow(0, 0, E).add_(torch::mm(ds.t(), qn));
         });

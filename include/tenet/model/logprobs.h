@@ -21,8 +21,9 @@ struct TokenLogitStats {
 };
 
 // Rows of logits computed per head GEMM by default. Measured on the bench preset (hidden 512, 128k
-// vocabulary, bf16 and fp32, 2 threads): 256 rows ran the head GEMM 14% faster than 128 and the
-// DPO step 3.5-4% faster; 512 was no faster than 256 (docs/benchmarks.md).
+// vocabulary, bf16, 2 threads): 256 rows ran the head GEMM 14% faster than 128 and the DPO step
+// 3.5-4% faster; a 512-row head GEMM was slower inside the step (376 against 398 GFLOP/s,
+// docs/benchmarks.md).
 inline constexpr int64_t kLogitChunkRows = 256;
 
 // hidden (N, C), targets (N,) int64 -> log p(target) (N,) fp32, differentiable when hidden is.
