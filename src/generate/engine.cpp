@@ -202,8 +202,9 @@ Result<bool> Engine::Step(const Sink& sink) {
       torch::Tensor ids =
           torch::tensor(std::vector<int64_t>(req.prompt.begin() + begin, req.prompt.begin() + begin + len), torch::kInt64)
               .unsqueeze(0);
-      TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &scratch));  // (1, len, C)
-      last = hidden.select(1, len - 1);
+      // Only the chunk's last position needs a hidden state (the last layer skips the others).
+      TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &scratch, len - 1));  // (1, 1, C)
+      last = hidden.select(1, 0);
     }
     torch::Tensor logits = model_.Logits(last).to(torch::kFloat32).to(torch::kCPU).contiguous();  // (1, V)
     stats_.prefill_tokens += P;

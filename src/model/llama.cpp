@@ -45,26 +45,31 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
   const ModelConfig* config = nullptr;
   int64_t index = 0;
 
-  // x (B, T, C); cos/sin (B, 1, T, D); bias (B, 1, 1, T, S) additive mask in the model dtype.
+  // x (B, T, C); cos/sin (B, 1, T, D); bias (B, 1, 1, T, S) additive mask in the model dtype
+  // -> (B, T - from, C): the outputs of positions from..T-1 only. Keys and values are made for all
+  // T positions (and appended to the cache); queries, attention output and MLP only for the
+  // positions returned, which is exact because a position's output feeds nothing but later layers.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask_bias, KVCache* cache) {
+                        const torch::Tensor& mask_bias, KVCache* cache, int64_t from = 0) {
     const ModelConfig& c = *config;
-    const int64_t B = x.size(0), T = x.size(1);
+    const int64_t B = x.size(0), T = x.size(1), Tq = T - from;
     const int64_t H = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim, G = H / K;
 
     torch::Tensor h = RmsNorm(x, input_norm->weight, c.rms_norm_eps);
+    torch::Tensor hq = from == 0 ? h : h.narrow(1, from, Tq);  // (B, Tq, C)
+    torch::Tensor cos_q = from == 0 ? cos : cos.narrow(2, from, Tq), sin_q = from == 0 ? sin : sin.narrow(2, from, Tq);
     // Training and scoring on the CPU: RoPE writes the (B, H, T, D) head layout the attention
     // kernel reads, in one pass each way; with a KV cache (generation) the eager ops.
     const bool fused = cache == nullptr && attention::Supports(h);
     torch::Tensor q, k, v;
     if (fused) {
-      q = RopeToHeads(attn->q->forward(h), cos, sin, H);                        // (B, H, T, D)
+      q = RopeToHeads(attn->q->forward(hq), cos_q, sin_q, H);                   // (B, H, Tq, D)
       k = RopeToHeads(attn->k->forward(h), cos, sin, K);                        // (B, K, T, D)
       v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);               // (B, K, T, D)
     } else {
-      q = ApplyRope(attn->q->forward(h).view({B, T, H, D}).transpose(1, 2), cos, sin);  // (B, H, T, D)
-      k = ApplyRope(attn->k->forward(h).view({B, T, K, D}).transpose(1, 2), cos, sin);  // (B, K, T, D)
-      v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);                       // (B, K, T, D)
+      q = ApplyRope(attn->q->forward(hq).view({B, Tq, H, D}).transpose(1, 2), cos_q, sin_q);  // (B, H, Tq, D)
+      k = ApplyRope(attn->k->forward(h).view({B, T, K, D}).transpose(1, 2), cos, sin);        // (B, K, T, D)
+      v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);                             // (B, K, T, D)
     }
     if (cache != nullptr) {
       std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D) views into the (B, K, capacity, D) cache
@@ -75,20 +80,21 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     }
     const int64_t S = k.size(2);
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
-    torch::Tensor out;  // (B, H, T, D)
+    const torch::Tensor bias = from == 0 ? mask_bias : mask_bias.narrow(3, from, Tq);  // (B, 1, 1, Tq, S)
+    torch::Tensor out;  // (B, H, Tq, D)
     if (fused) {
       // One pass per row, no (B, H, T, S) tensors kept (attention.h). The bias is fp32 here.
-      out = attention::Attend(q, k, v, mask_bias.view({B, T, S}).to(torch::kFloat32).contiguous(), scale);
+      out = attention::Attend(q, k, v, bias.reshape({B, Tq, S}).to(torch::kFloat32).contiguous(), scale);
     } else {
       // GQA without copying K/V: query head h uses kv head h / G, so fold G into the row dim.
-      torch::Tensor qg = q.reshape({B, K, G * T, D});
+      torch::Tensor qg = q.reshape({B, K, G * Tq, D});
       torch::Tensor scores = torch::matmul(qg, k.transpose(-1, -2)) * scale;
-      scores = scores.view({B, K, G, T, S}) + mask_bias;  // (B, K, G, T, S)
+      scores = scores.view({B, K, G, Tq, S}) + bias;  // (B, K, G, Tq, S)
       torch::Tensor probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
-      out = torch::matmul(probs.view({B, K, G * T, S}), v).view({B, H, T, D});
+      out = torch::matmul(probs.view({B, K, G * Tq, S}), v).view({B, H, Tq, D});
     }
-    out = out.transpose(1, 2).reshape({B, T, H * D});
-    torch::Tensor x1 = x + attn->o->forward(out);
+    out = out.transpose(1, 2).reshape({B, Tq, H * D});
+    torch::Tensor x1 = (from == 0 ? x : x.narrow(1, from, Tq)) + attn->o->forward(out);
 
     h = RmsNorm(x1, post_norm->weight, c.rms_norm_eps);
     torch::Tensor m = mlp->down->forward(SwiGlu(mlp->gate->forward(h), mlp->up->forward(h)));
@@ -105,11 +111,12 @@ namespace {
 class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin, const torch::Tensor& bias, LlamaForCausalLM::Layer* layer) {
+                               const torch::Tensor& sin, const torch::Tensor& bias, LlamaForCausalLM::Layer* layer, int64_t from) {
     torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
     ctx->save_for_backward({x, cos, sin, bias, rng});
     ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
-    return layer->forward(x, cos, sin, bias, nullptr);  // autograd is off inside a custom forward
+    ctx->saved_data["from"] = from;
+    return layer->forward(x, cos, sin, bias, nullptr, from);  // autograd is off inside a custom forward
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
@@ -122,11 +129,11 @@ class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     torch::Tensor y;
     {
       torch::AutoGradMode enable(true);
-      y = layer->forward(x, saved[1], saved[2], saved[3], nullptr);
+      y = layer->forward(x, saved[1], saved[2], saved[3], nullptr, ctx->saved_data["from"].toInt());
     }
     generator.set_state(outer_rng);
     torch::autograd::backward({y}, {grads[0]});
-    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -237,12 +244,15 @@ Result<std::shared_ptr<LlamaForCausalLM>> LlamaForCausalLM::Create(const ModelCo
 }
 
 Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions,
-                                               const torch::Tensor& allowed, KVCache* cache) {
+                                               const torch::Tensor& allowed, KVCache* cache, int64_t output_from) {
   if (input_ids.dim() != 2 || input_ids.scalar_type() != torch::kInt64) {
     return Status::InvalidArgument("input_ids", "must be a (B, T) int64 tensor");
   }
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   if (T == 0) return Status::InvalidArgument("input_ids", "empty sequence");
+  if (output_from < 0 || output_from >= T) {
+    return Status::InvalidArgument("output_from", std::to_string(output_from) + " is outside [0, " + std::to_string(T) + ")");
+  }
   if (cache != nullptr && cache->batch() != B) {
     return Status::InvalidArgument("kv cache", "has " + std::to_string(cache->batch()) + " rows, input has " + std::to_string(B));
   }
@@ -287,7 +297,9 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   // weights live inside the layers, so the (frozen) embedding output is made to need one.
   if (checkpoint && !x.requires_grad()) x = x.detach().requires_grad_(true);
   for (auto& layer : layers_) {
-    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get()) : layer->forward(x, cos, sin, bias, cache);
+    // Only the last layer drops positions: every earlier layer's outputs are the next one's keys.
+    const int64_t from = layer == layers_.back() ? output_from : 0;
+    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get(), from) : layer->forward(x, cos, sin, bias, cache, from);
   }
   if (cache != nullptr) cache->Advance(T);
   return RmsNorm(x, norm_, config_.rms_norm_eps);

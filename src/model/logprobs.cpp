@@ -3,6 +3,8 @@
 
 #include "head_logprobs.h"
 
+#include <algorithm>
+
 namespace tenet {
 
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
@@ -58,10 +60,15 @@ Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const
     }
   }
   torch::NoGradGuard no_grad;
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(ids));  // (B, T, C)
+  // Hidden states from the first position that predicts a scored token on (the last layer skips
+  // the positions before it).
+  int64_t from = T - 1;
+  for (const auto& s : batch) from = std::min(from, s.prompt_len - 1);
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(ids, {}, {}, nullptr, from));  // (B, T - from, C)
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] -= (rows[i] / T + 1) * from;          // b*T + t -> b*(T-from) + t-from
   const auto dev = model.device();
   torch::Tensor row_index = torch::tensor(rows, torch::kInt64).to(dev);
-  torch::Tensor selected = hidden.reshape({B * T, -1}).index_select(0, row_index);  // (N, C)
+  torch::Tensor selected = hidden.reshape({B * (T - from), -1}).index_select(0, row_index);  // (N, C)
   torch::Tensor logp = TokenLogProbs(model, selected, torch::tensor(targets, torch::kInt64).to(dev)).to(torch::kCPU);
   std::vector<SequenceScore> out(batch.size());
   auto lp = logp.accessor<float, 1>();

@@ -114,14 +114,22 @@ Result<PairBatch> BuildConcatenatedPairBatch(const std::vector<TokenizedPair>& p
 
 Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk) {
   const auto dev = model.device();
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(batch.ids, batch.positions.to(dev), batch.allowed.to(dev)));
-  const torch::Tensor flat = hidden.reshape({-1, hidden.size(-1)});  // (rows * T, C)
+  // Only positions from the first one that predicts a completion token need hidden states: the
+  // model's last layer skips the rest (most of the prompt).
+  const int64_t T = batch.ids.size(1);
+  const int64_t from = std::min(torch::remainder(batch.chosen.index, T).min().item<int64_t>(),
+                                torch::remainder(batch.rejected.index, T).min().item<int64_t>());
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden,
+                         model.Hidden(batch.ids, batch.positions.to(dev), batch.allowed.to(dev), nullptr, from));  // (rows, T - from, C)
+  const torch::Tensor flat = hidden.reshape({-1, hidden.size(-1)});  // (rows * (T - from), C)
   BatchLogps out;
   auto side = [&](const CompletionTokens& c, torch::Tensor* sums, double* logit_mean) {
     const int64_t n = c.index.size(0);
     TokenLogitStats stats;
+    // Flat index row * T + t  ->  row * (T - from) + (t - from).
+    const torch::Tensor index = c.index - (torch::div(c.index, T, "floor") + 1) * from;
     torch::Tensor token_logps =
-        TokenLogProbs(model, flat.index_select(0, c.index.to(dev)), c.target.to(dev), chunk, &stats);  // (N,)
+        TokenLogProbs(model, flat.index_select(0, index.to(dev)), c.target.to(dev), chunk, &stats);  // (N,)
     *sums = torch::zeros({batch.pairs}, token_logps.options()).index_add(0, c.pair.to(dev), token_logps);
     *logit_mean = n > 0 ? stats.logit_mean_sum / static_cast<double>(n) : 0.0;
     return token_logps;

@@ -128,6 +128,38 @@ TEST_F(LlamaParity, KvCacheDecodingEqualsFullForward) {
   EXPECT_FALSE(over.ok());
 }
 
+// Hidden(..., output_from): the last layer computes queries, attention and MLP only for the
+// positions returned. They equal the full forward's, with and without a KV cache.
+TEST_F(LlamaParity, SuffixOfPositionsEqualsTheFullForward) {
+  auto m = LoadModel(*dir_ + "/untied_llama3_f32");
+  ASSERT_TRUE(m.ok());
+  torch::NoGradGuard g;
+  auto full = m->model->Hidden(*ids_);
+  ASSERT_TRUE(full.ok());
+  const int64_t B = ids_->size(0), T = ids_->size(1);
+  for (int64_t from : {int64_t{0}, int64_t{1}, T / 2, T - 1}) {
+    auto part = m->model->Hidden(*ids_, {}, {}, nullptr, from);
+    ASSERT_TRUE(part.ok()) << part.status().ToString();
+    ASSERT_EQ(part->sizes().vec(), (std::vector<int64_t>{B, T - from, full->size(2)}));
+    const double d = RelDiff(*part, full->narrow(1, from, T - from));
+    EXPECT_LT(d, 1e-5) << "from " << from << ": " << d;
+  }
+  // Prefill with only the last position's output, then decode: the cache holds every position.
+  const int64_t P = 20;
+  auto cache = KVCache::Create(m->config, B, T, torch::kFloat32);
+  ASSERT_TRUE(cache.ok());
+  auto last = m->model->Hidden(ids_->narrow(1, 0, P), {}, {}, &*cache, P - 1);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->size(1), 1);
+  EXPECT_LT(RelDiff(*last, full->narrow(1, P - 1, 1)), 1e-5);
+  auto next = m->model->Hidden(ids_->narrow(1, P, 1), {}, {}, &*cache);
+  ASSERT_TRUE(next.ok());
+  EXPECT_LT(RelDiff(*next, full->narrow(1, P, 1)), 1e-5);
+  // Out of range: one clear error, no crash.
+  EXPECT_FALSE(m->model->Hidden(*ids_, {}, {}, nullptr, T).ok());
+  EXPECT_FALSE(m->model->Hidden(*ids_, {}, {}, nullptr, -1).ok());
+}
+
 TEST_F(LlamaParity, LogitsAtChosenPositionsEqualFullRows) {
   auto m = LoadModel(*dir_ + "/tied_sharded_f32");
   ASSERT_TRUE(m.ok());

@@ -92,6 +92,55 @@ TEST(PairBatchTest, PrefixSharingMatchesTheConcatenatedBatchInLossAndGradients) 
   EXPECT_GT(largest, 1e-4);  // the gradients are not trivially zero
 }
 
+// ComputeBatchLogps asks the model for hidden states only from the first position that predicts a
+// completion token (the last layer skips most of the prompt). Log-probs, loss and LoRA gradients
+// equal those computed from every position's hidden state.
+TEST(PairBatchTest, SkippingPromptPositionsInTheLastLayerIsExact) {
+  auto model = TinyModelWithAdapter();
+  // Prompts of 9 and 6 tokens: positions 0..4 of every row feed no logit.
+  const std::vector<TokenizedPair> pairs = {{{5, 17, 42, 8, 9, 10, 11, 12, 13}, {100, 101, 102}, {200, 201}},
+                                            {{9, 3, 4, 5, 6, 7}, {7, 8}, {250, 251, 252, 253}}};
+  for (auto build : {BuildSharedPairBatch, BuildConcatenatedPairBatch}) {
+    auto batch = build(pairs);
+    ASSERT_TRUE(batch.ok());
+    Outcome skipped = RunStep(*model, *batch);
+    // The same step from all positions' hidden states.
+    for (auto& p : LoraParameters(*model)) p.mutable_grad() = torch::Tensor();
+    auto hidden = model->Hidden(batch->ids, batch->positions, batch->allowed);
+    ASSERT_TRUE(hidden.ok());
+    EXPECT_EQ(hidden->size(1), batch->ids.size(1));
+    const torch::Tensor flat = hidden->reshape({-1, hidden->size(2)});
+    auto sums = [&](const CompletionTokens& c, torch::Tensor* per_token) {
+      *per_token = TokenLogProbs(*model, flat.index_select(0, c.index), c.target);
+      return torch::zeros({batch->pairs}).index_add(0, c.pair, *per_token);
+    };
+    torch::Tensor chosen_tokens, rejected_tokens;
+    PairLogps policy{sums(batch->chosen, &chosen_tokens), sums(batch->rejected, &rejected_tokens), batch->chosen.count,
+                     batch->rejected.count};
+    PairLogps ref;
+    {
+      torch::NoGradGuard no_grad;
+      model->SetLoraEnabled(false);
+      auto r = ComputeBatchLogps(*model, *batch);
+      model->SetLoraEnabled(true);
+      ASSERT_TRUE(r.ok());
+      ref = r->logps;
+    }
+    DpoLossOptions o;
+    o.beta = 0.3;
+    torch::Tensor loss = DpoLoss(policy, ref, o).losses.mean() + 0.5 * -chosen_tokens.mean();
+    loss.backward();
+    EXPECT_TRUE(torch::allclose(skipped.chosen, policy.chosen.detach(), 1e-5, 1e-5)) << skipped.chosen << policy.chosen;
+    EXPECT_TRUE(torch::allclose(skipped.rejected, policy.rejected.detach(), 1e-5, 1e-5));
+    EXPECT_NEAR(skipped.loss.item<double>(), loss.item<double>(), 1e-6);
+    const auto params = LoraParameters(*model);
+    ASSERT_EQ(params.size(), skipped.grads.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(skipped.grads[i], params[i].grad(), 1e-4, 1e-6)) << "parameter " << i;
+    }
+  }
+}
+
 TEST(PairBatchTest, RejectedTokensCannotSeeTheChosenOnes) {
   auto b = BuildSharedPairBatch({{{1, 2}, {3, 4}, {5, 6}}});
   ASSERT_TRUE(b.ok());

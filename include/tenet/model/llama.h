@@ -50,15 +50,19 @@ class LlamaForCausalLM : public torch::nn::Module {
   static Result<std::shared_ptr<LlamaForCausalLM>> Create(const ModelConfig& config, const WeightSource& source,
                                                           const ModelOptions& options);
 
-  // input_ids (B, T) int64 -> final-normed hidden states (B, T, C).
+  // input_ids (B, T) int64 -> final-normed hidden states (B, T - output_from, C).
   //   positions: (B, T) int64 rotary positions; undefined = each row's cache length + arange(T).
   //   allowed:   (B, T, S) bool, true where query t may attend key s; undefined = causal per row,
   //              new token t of row b sitting at position (row b's cache length + t).
   //   cache:     when given, keys/values are appended to each row at its own length and attention
   //              covers the cache; S = longest row + T must fit its capacity (InvalidArgument
   //              otherwise). Rows of different lengths decode together (continuous batching).
+  //   output_from: returns only positions output_from..T-1, (B, T - output_from, C); must be in
+  //              [0, T). The last decoder layer then makes queries, attention and MLP only for
+  //              those positions (keys and values for all, cache included). Exact, and cheaper
+  //              when only a suffix needs logits (completions, the last prompt token).
   Result<torch::Tensor> Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions = {},
-                               const torch::Tensor& allowed = {}, KVCache* cache = nullptr);
+                               const torch::Tensor& allowed = {}, KVCache* cache = nullptr, int64_t output_from = 0);
 
   // hidden (..., C) -> logits (..., V) in the model dtype. Select rows first to compute logits
   // only where they are needed.
