@@ -83,27 +83,103 @@ TENET_INLINE RowForward ForwardRowImpl(const T* x, size_t V, int64_t target) {
   return r;
 }
 
-// d logits of one row: g * (onehot(target) - exp(x - lse)), written in the logits' dtype.
+// One row kept for the backward (gradients wanted): the forward's results, and the row x (V)
+// overwritten in its own dtype with
+//   E'[v] = exp(x[v] - max)          for v != target,
+//   E'[t] = exp(x[t] - max) - sum     at the target, sum = sum_v exp(x[v] - max),
+// so that d logits = g (onehot(t) - softmax(x)) = (-g / sum) E'. The backward is then one GEMM on E'
+// and a per-row scale, with no second pass over the row and no second exp. Rounding E' to the row
+// dtype is the rounding the d logits themselves used to get; the onehot stays inside the matrix, so
+// a confident row's gradient is not a difference of two rounded products.
+// Two passes over the row: the max (and the row sum and argmax test) streamed from memory, then
+// exp, sum and the write, the row (256 KB at bf16 for a 128k vocabulary) now in L2.
+struct RowKept {
+  float lse = 0, target_logit = 0, sum_exp = 0;
+  double sum = 0;
+  bool argmax_hit = false;  // the target is the first position of the row's max (torch.argmax)
+};
 template <typename T>
-TENET_INLINE void BackwardRowImpl(const T* x, size_t V, int64_t target, float lse, float g, T* out) {
+TENET_INLINE RowKept KeptRowImpl(T* x, size_t V, int64_t target) {
   alignas(64) float buf[kBlock];
-  const float minus_g = -g;
+  Vec16 vmax = Vec16{} - kInf;
+  float max = -kInf;
+  double sum = 0;
   for (size_t b = 0; b < V; b += kBlock) {
     const size_t len = std::min(kBlock, V - b);
     Widen(x + b, len, buf);
-    for (size_t i = 0; i < len; ++i) buf[i] = minus_g * FastExp(buf[i] - lse);
-    if (static_cast<size_t>(target) >= b && static_cast<size_t>(target) < b + len) buf[target - static_cast<int64_t>(b)] += g;
-    Narrow(buf, len, out + b);
+    Vec16 vsum = Vec16{};
+    size_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      Vec16 v;
+      std::memcpy(&v, buf + i, sizeof(v));
+      vmax = v > vmax ? v : vmax;
+      vsum += v;
+    }
+    float block_sum = 0;
+    for (; i < len; ++i) max = buf[i] > max ? buf[i] : max, block_sum += buf[i];
+    for (size_t j = 0; j < kLanes; ++j) block_sum += vsum[j];
+    sum += static_cast<double>(block_sum);
   }
+  for (size_t j = 0; j < kLanes; ++j) max = vmax[j] > max ? vmax[j] : max;
+  RowKept r;
+  r.sum = sum;
+  Widen(x + target, 1, buf);
+  r.target_logit = buf[0];
+  if (r.target_logit == max) {  // a hit unless an earlier position holds the same max
+    r.argmax_hit = true;
+    for (int64_t v = 0; v < target && r.argmax_hit; ++v) {
+      Widen(x + v, 1, buf);
+      r.argmax_hit = buf[0] != max;
+    }
+  }
+  double total = 0;
+  for (size_t b = 0; b < V; b += kBlock) {
+    const size_t len = std::min(kBlock, V - b);
+    Widen(x + b, len, buf);
+    float lane_exp[kLanes] = {}, tail = 0;
+    size_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      for (size_t j = 0; j < kLanes; ++j) {
+        buf[i + j] = FastExp(buf[i + j] - max);
+        lane_exp[j] += buf[i + j];
+      }
+    }
+    for (; i < len; ++i) buf[i] = FastExp(buf[i] - max), tail += buf[i];
+    for (size_t j = 0; j < kLanes; ++j) tail += lane_exp[j];
+    total += static_cast<double>(tail);
+    Narrow(buf, len, x + b);
+  }
+  r.sum_exp = static_cast<float>(total);
+  r.lse = max + static_cast<float>(std::log(total));
+  buf[0] = FastExp(r.target_logit - max) - r.sum_exp;
+  Narrow(buf, 1, x + target);
+  return r;
 }
 
 TENET_ROW_KERNEL RowForward ForwardRow(const float* x, size_t V, int64_t t) { return ForwardRowImpl(x, V, t); }
 TENET_ROW_KERNEL RowForward ForwardRow(const uint16_t* x, size_t V, int64_t t) { return ForwardRowImpl(x, V, t); }
-TENET_ROW_KERNEL void BackwardRow(const float* x, size_t V, int64_t t, float lse, float g, float* out) {
-  BackwardRowImpl(x, V, t, lse, g, out);
-}
-TENET_ROW_KERNEL void BackwardRow(const uint16_t* x, size_t V, int64_t t, float lse, float g, uint16_t* out) {
-  BackwardRowImpl(x, V, t, lse, g, out);
+TENET_ROW_KERNEL RowKept KeptRow(float* x, size_t V, int64_t t) { return KeptRowImpl(x, V, t); }
+TENET_ROW_KERNEL RowKept KeptRow(uint16_t* x, size_t V, int64_t t) { return KeptRowImpl(x, V, t); }
+
+// Runs KeptRow over rows [s, s + len) of `logits` (N, V); fills lse, log p, row sums, the softmax
+// sums and the argmax hits of those rows.
+void KeepRows(const torch::Tensor& logits, int64_t s, int64_t len, const int64_t* tgt, float* lse, float* logp,
+              float* sum_exp, double* row_sums, int64_t* hits) {
+  const int64_t V = logits.size(1);
+  std::vector<int64_t> hit(static_cast<size_t>(len), 0);
+  WithRows(logits, [&](auto* rows) {
+    at::parallel_for(0, len, 1, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const RowKept k = KeptRow(rows + (s + r) * V, static_cast<size_t>(V), tgt[s + r]);
+        lse[s + r] = k.lse;
+        logp[s + r] = k.target_logit - k.lse;
+        sum_exp[s + r] = k.sum_exp;
+        row_sums[s + r] = k.sum;
+        hit[static_cast<size_t>(r)] = k.argmax_hit ? 1 : 0;
+      }
+    });
+  });
+  for (int64_t h : hit) *hits += h;
 }
 
 class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
@@ -112,17 +188,24 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
                                const torch::Tensor& targets, int64_t chunk, bool keep_logits, TokenLogitStats* stats) {
     const int64_t N = hidden.size(0), V = head.size(0);
     torch::Tensor lse = torch::empty({N}, torch::kFloat32), logp = torch::empty({N}, torch::kFloat32);
-    // With gradients wanted, all (N, V) logits stay for the backward (in the head's dtype: 2 bytes
-    // each for bf16), which then needs no second GEMM; otherwise one chunk at a time.
+    torch::Tensor sum_exp = torch::empty({N}, torch::kFloat32);
+    // With gradients wanted, all (N, V) rows stay for the backward as E' (KeptRow; in the head's
+    // dtype: 2 bytes each for bf16), which then needs no second GEMM; otherwise one chunk of logits
+    // at a time.
     torch::Tensor all = keep_logits ? kept_logits.Get({N, V}, head.scalar_type()) : torch::Tensor();
     const int64_t* tgt = targets.data_ptr<int64_t>();
     float* lse_p = lse.data_ptr<float>();
     float* logp_p = logp.data_ptr<float>();
     std::vector<double> row_sums(static_cast<size_t>(N));
+    int64_t hits = 0;
     for (int64_t s = 0; s < N; s += chunk) {
       const int64_t len = std::min(chunk, N - s);
       torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : chunk_logits.Get({len, V}, head.scalar_type());  // (len, V)
       at::mm_out(logits, hidden.narrow(0, s, len), head.t());  // narrow rows of a contiguous tensor: contiguous
+      if (keep_logits) {
+        KeepRows(all, s, len, tgt, lse_p, logp_p, sum_exp.data_ptr<float>(), row_sums.data(), &hits);
+        continue;
+      }
       WithRows(logits, [&](auto* rows) {
         at::parallel_for(0, len, 1, [&](int64_t b, int64_t e) {
           for (int64_t r = b; r < e; ++r) {
@@ -134,43 +217,43 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
         });
       });
       if (stats != nullptr && stats->count_argmax_hits) {
-        stats->argmax_hits += logits.argmax(-1).eq(targets.narrow(0, s, len)).sum().item<int64_t>();
+        hits += logits.argmax(-1).eq(targets.narrow(0, s, len)).sum().item<int64_t>();
       }
     }
     if (stats != nullptr) {
       for (double v : row_sums) stats->logit_mean_sum += v / static_cast<double>(V);
+      if (stats->count_argmax_hits) stats->argmax_hits += hits;
     }
-    ctx->save_for_backward({hidden, head, targets, lse, all});
+    ctx->save_for_backward({hidden, head, targets, sum_exp, all});
     ctx->saved_data["chunk"] = chunk;
     return logp;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor &hidden = saved[0], &head = saved[1], &targets = saved[2], &lse = saved[3];
-    torch::Tensor all = saved[4];
+    const torch::Tensor &hidden = saved[0], &head = saved[1], &targets = saved[2];
+    torch::Tensor sum_exp = saved[3], all = saved[4];
     const int64_t chunk = ctx->saved_data["chunk"].toInt();
-    const torch::Tensor g = grads[0].to(torch::kFloat32).contiguous();
     const int64_t N = hidden.size(0), V = head.size(0);
-    const int64_t* tgt = targets.data_ptr<int64_t>();
-    const float* gp = g.data_ptr<float>();
-    const float* lp = lse.data_ptr<float>();
-    if (!all.defined()) {  // forward ran without keeping logits (gradients switched on later): recompute
+    if (!all.defined()) {  // forward ran without keeping rows (gradients switched on later): recompute
       all = kept_logits.Get({N, V}, head.scalar_type());
+      std::vector<float> lse(static_cast<size_t>(N)), logp(static_cast<size_t>(N));
+      std::vector<double> row_sums(static_cast<size_t>(N));
+      int64_t hits = 0;
       for (int64_t s = 0; s < N; s += chunk) {
-        torch::Tensor rows = all.narrow(0, s, std::min(chunk, N - s));
-        at::mm_out(rows, hidden.narrow(0, s, std::min(chunk, N - s)), head.t());
+        const int64_t len = std::min(chunk, N - s);
+        torch::Tensor rows = all.narrow(0, s, len);
+        at::mm_out(rows, hidden.narrow(0, s, len), head.t());
+        KeepRows(all, s, len, targets.data_ptr<int64_t>(), lse.data(), logp.data(), sum_exp.data_ptr<float>(), row_sums.data(),
+                 &hits);
       }
     }
-    // d logits overwrite the logits row by row (each row is read once, then written), then one GEMM.
-    WithRows(all, [&](auto* rows) {
-      at::parallel_for(0, N, 1, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) BackwardRow(rows + r * V, static_cast<size_t>(V), tgt[r], lp[r], gp[r], rows + r * V);
-      });
-    });
-    // d hidden = d logits @ head; d head = d logits^T @ hidden only when the head is trained (full fine-tuning).
-    torch::Tensor d_hidden = ctx->needs_input_grad(0) ? torch::mm(all, head) : torch::Tensor();
-    torch::Tensor d_head = ctx->needs_input_grad(1) ? torch::mm(all.t(), hidden) : torch::Tensor();
+    // d logits = diag(-g / sum) E' (KeptRow): one GEMM on E', the row scale applied to its (N, C)
+    // result (d hidden) or to the hidden rows (d head, full fine-tuning only).
+    const torch::Tensor row_scale = (-grads[0].to(torch::kFloat32) / sum_exp).unsqueeze(1);  // (N, 1)
+    torch::Tensor d_hidden, d_head;
+    if (ctx->needs_input_grad(0)) d_hidden = (torch::mm(all, head).to(torch::kFloat32) * row_scale).to(hidden.scalar_type());
+    if (ctx->needs_input_grad(1)) d_head = torch::mm(all.t(), (hidden.to(torch::kFloat32) * row_scale).to(hidden.scalar_type()));
     return {d_hidden, d_head, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

@@ -1,9 +1,10 @@
 // Private to src/model: log p(target) under the output head with a hand-written backward, used by
 // TokenLogProbs on the CPU. Autograd through linear -> fp32 cast -> logsumexp -> gather keeps a
 // (N, V) fp32 copy per chunk and walks it ~8 times (logsumexp alone allocates three temporaries);
-// here the forward keeps the (N, V) logits in the head's dtype (only when a gradient is wanted) and
-// the (N,) log-sum-exp, and the backward overwrites the logits with d logits = g (onehot - softmax)
-// in one pass per row, then runs one GEMM.
+// here the forward keeps, only when a gradient is wanted, an (N, V) matrix in the head's dtype that
+// the d logits are a per-row multiple of (exp(logit - max), with the row's softmax sum taken off at
+// the target), written over the logits while each row is in cache; the backward is one GEMM and a
+// per-row scale.
 //
 // Shapes: N rows, C hidden, V vocab.
 #pragma once
