@@ -60,7 +60,9 @@ class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
     }
     // dA = (gy scale B)^T h = v^T h;  dB = scale gy^T u. In the adapter's dtype (fp32).
     const torch::Tensor ga = ctx->needs_input_grad(1) ? torch::mm(v.t(), h).to(torch::kFloat32) : torch::Tensor();
-    const torch::Tensor gb = ctx->needs_input_grad(2) ? (torch::mm(gy.t(), u).to(torch::kFloat32) * scale) : torch::Tensor();
+    // dB as (u^T gy)^T: oneDNN runs the (R, N) x (N, O) product on gy as stored about 1.5x faster
+    // than gy^T u, which reads gy transposed (bench preset, gate/up: 0.29 against 0.44 ms).
+    const torch::Tensor gb = ctx->needs_input_grad(2) ? (torch::mm(u.t(), gy).t().to(torch::kFloat32) * scale) : torch::Tensor();
     return {gx, ga, gb, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
