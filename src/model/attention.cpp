@@ -16,7 +16,7 @@
 #include <limits>
 #include <vector>
 
-#include "tenet/util/fast_exp.h"
+#include "tenet/util/exp_sum.h"
 #include "tenet/util/row_kernel.h"
 #include "tensor_rows.h"
 
@@ -67,20 +67,7 @@ TENET_INLINE RowStats ForwardRowImpl(T* x, const float* bias, size_t S, float sc
     Narrow(buf, S, x);
     return {0.0f, 0.0f};
   }
-  float lane[kLanes] = {};
-  size_t i = 0;
-  for (; i + kLanes <= S; i += kLanes) {
-    for (size_t j = 0; j < kLanes; ++j) {
-      buf[i + j] = FastExp(buf[i + j] - m);
-      lane[j] += buf[i + j];
-    }
-  }
-  float sum = 0;
-  for (; i < S; ++i) {
-    buf[i] = FastExp(buf[i] - m);
-    sum += buf[i];
-  }
-  for (float l : lane) sum += l;
+  const float sum = ExpSubSum(buf, S, m, buf);
   const float inv = 1.0f / sum;
   for (size_t j = 0; j < S; ++j) buf[j] *= inv;
   Narrow(buf, S, x);
@@ -96,15 +83,18 @@ TENET_INLINE void BackwardRowImpl(T* x, T* dp, const float* bias, size_t S, floa
   Widen(dp, S, g);
   float lane[kLanes] = {};
   size_t i = 0;
+  float dot = 0;
+  // p = exp(x * scale + bias - max) / sum, as the forward made it (the exp over the row at once).
+  for (size_t j = 0; j < S; ++j) p[j] = p[j] * scale + bias[j];
+  ExpSubSum(p, S, st.max, p);
   for (; i + kLanes <= S; i += kLanes) {
     for (size_t j = 0; j < kLanes; ++j) {
-      p[i + j] = FastExp(p[i + j] * scale + bias[i + j] - st.max) * st.inv_sum;
+      p[i + j] *= st.inv_sum;
       lane[j] += p[i + j] * g[i + j];
     }
   }
-  float dot = 0;
   for (; i < S; ++i) {
-    p[i] = FastExp(p[i] * scale + bias[i] - st.max) * st.inv_sum;
+    p[i] *= st.inv_sum;
     dot += p[i] * g[i];
   }
   for (float l : lane) dot += l;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 
+#include "tenet/util/exp_sum.h"
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
 #include "scratch.h"
@@ -66,14 +67,7 @@ TENET_INLINE RowForward ForwardRowImpl(const T* x, size_t V, int64_t target) {
       if (max != -kInf) total *= std::exp(static_cast<double>(max) - static_cast<double>(block_max));
       max = block_max;
     }
-    float lane_exp[kLanes] = {}, tail = 0;
-    i = 0;
-    for (; i + kLanes <= len; i += kLanes) {
-      for (size_t j = 0; j < kLanes; ++j) lane_exp[j] += FastExp(buf[i + j] - max);
-    }
-    for (; i < len; ++i) tail += FastExp(buf[i] - max);
-    for (size_t j = 0; j < kLanes; ++j) tail += lane_exp[j];
-    total += static_cast<double>(tail);
+    total += static_cast<double>(ExpSubSum(buf, len, max, nullptr));
   }
   RowForward r;
   r.lse = max + static_cast<float>(std::log(total));
@@ -136,17 +130,7 @@ TENET_INLINE RowKept KeptRowImpl(T* x, size_t V, int64_t target) {
   for (size_t b = 0; b < V; b += kBlock) {
     const size_t len = std::min(kBlock, V - b);
     Widen(x + b, len, buf);
-    float lane_exp[kLanes] = {}, tail = 0;
-    size_t i = 0;
-    for (; i + kLanes <= len; i += kLanes) {
-      for (size_t j = 0; j < kLanes; ++j) {
-        buf[i + j] = FastExp(buf[i + j] - max);
-        lane_exp[j] += buf[i + j];
-      }
-    }
-    for (; i < len; ++i) buf[i] = FastExp(buf[i] - max), tail += buf[i];
-    for (size_t j = 0; j < kLanes; ++j) tail += lane_exp[j];
-    total += static_cast<double>(tail);
+    total += static_cast<double>(ExpSubSum(buf, len, max, buf));
     Narrow(buf, len, x + b);
   }
   r.sum_exp = static_cast<float>(total);

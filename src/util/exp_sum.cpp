@@ -1,0 +1,86 @@
+// See tenet/util/exp_sum.h.
+#include "tenet/util/exp_sum.h"
+
+// GCC 12 warns about the intrinsics headers' own _mm512_undefined_ps (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "tenet/util/fast_exp.h"
+
+namespace tenet {
+namespace detail {
+
+float ExpSubSumPortable(const float* x, size_t n, float max, float* out) {
+  constexpr size_t kLanes = 16;
+  float lane[kLanes] = {}, tail = 0;
+  size_t i = 0;
+  if (out != nullptr) {
+    for (; i + kLanes <= n; i += kLanes) {
+      for (size_t j = 0; j < kLanes; ++j) lane[j] += (out[i + j] = FastExp(x[i + j] - max));
+    }
+    for (; i < n; ++i) tail += (out[i] = FastExp(x[i] - max));
+  } else {
+    for (; i + kLanes <= n; i += kLanes) {
+      for (size_t j = 0; j < kLanes; ++j) lane[j] += FastExp(x[i + j] - max);
+    }
+    for (; i < n; ++i) tail += FastExp(x[i] - max);
+  }
+  for (float l : lane) tail += l;
+  return tail;
+}
+
+}  // namespace detail
+
+namespace {
+
+// FastExp's Cephes expf steps on 16 lanes: t = round(x log2 e), r = x - t ln 2 (ln 2 in two parts),
+// e = 1 + r + r^2 p(r), exp = e * 2^t by vscalefps; lanes below -87 (and NaN) give exactly 0.
+__attribute__((target("avx512f"))) inline __m512 Exp16(__m512 x) {
+  const __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(t, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(t, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 e = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_maskz_mov_ps(in_range, _mm512_scalef_ps(e, t));
+}
+
+__attribute__((target("avx512f"))) float ExpSubSumAvx512(const float* x, size_t n, float max, float* out) {
+  const __m512 m = _mm512_set1_ps(max);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {  // two independent chains
+    const __m512 e0 = Exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    const __m512 e1 = Exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), m));
+    if (out != nullptr) _mm512_storeu_ps(out + i, e0), _mm512_storeu_ps(out + i + 16, e1);
+    acc0 = _mm512_add_ps(acc0, e0);
+    acc1 = _mm512_add_ps(acc1, e1);
+  }
+  if (i < n) {  // the rest, up to 31 lanes, under masks
+    for (; i < n; i += 16) {
+      const __mmask16 k = n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1u);
+      const __m512 e = _mm512_maskz_mov_ps(k, Exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), m)));
+      if (out != nullptr) _mm512_mask_storeu_ps(out + i, k, e);
+      acc0 = _mm512_add_ps(acc0, e);
+    }
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
+
+}  // namespace
+
+float ExpSubSum(const float* x, size_t n, float max, float* out) {
+  return kHaveAvx512 ? ExpSubSumAvx512(x, n, max, out) : detail::ExpSubSumPortable(x, n, max, out);
+}
+
+}  // namespace tenet
