@@ -42,34 +42,34 @@ void Check(const tenet::Status& s) {
   }
 }
 
-// Mirrors necessary_flops in bench/peers/dpo_peer.py (see its docstring for the terms).
-double NecessaryFlops(const tenet::ModelConfig& c, int64_t P, int64_t Lp, int64_t Lc, int64_t r) {
+// Mirrors necessary_flops in bench/peers/dpo_peer.py (see its docstring for the terms; the last
+// layer needs queries, attention, o_proj and the MLP only at the positions that feed a logit).
+struct StepFlops {
+  double policy_forward, policy_backward, reference_forward;
+};
+StepFlops NecessaryStepFlops(const tenet::ModelConfig& c, int64_t P, int64_t Lp, int64_t Lc, int64_t r) {
   const double C = static_cast<double>(c.hidden_size), H = static_cast<double>(c.num_attention_heads),
                K = static_cast<double>(c.num_key_value_heads), D = static_cast<double>(c.head_dim),
                I = static_cast<double>(c.intermediate_size), V = static_cast<double>(c.vocab_size),
                L = static_cast<double>(c.num_hidden_layers), R = static_cast<double>(r);
   const double lin[7][2] = {{C, H * D}, {C, K * D}, {C, K * D}, {H * D, C}, {C, I}, {C, I}, {I, C}};
-  double base = 0, lora = 0;
-  for (const auto& l : lin) base += l[0] * l[1], lora += R * (l[0] + l[1]);
+  double base = 0, lora = 0, base_kv = 0, lora_kv = 0;
+  for (int i = 0; i < 7; ++i) {
+    base += lin[i][0] * lin[i][1], lora += R * (lin[i][0] + lin[i][1]);
+    if (i == 1 || i == 2) base_kv += lin[i][0] * lin[i][1], lora_kv += R * (lin[i][0] + lin[i][1]);
+  }
   const double p = static_cast<double>(P), lp = static_cast<double>(Lp), lc = static_cast<double>(Lc);
-  const double tokens = p * (lp + 2 * lc);
+  const double tokens = p * (lp + 2 * lc), tokens_out = p * (2 * lc + 1);
   const double att = 4 * H * D * p * (lp * lp + 2 * lc * (lp + lc));
+  const double att_out = 4 * H * D * p * (lp + 2 * lc * (lp + lc));
   const double head = 2 * C * V * p * 2 * lc;
-  const double fwd = L * (2 * (base + lora) * tokens + att) + head;
-  const double bwd = L * (2 * (base + lora) * tokens + 2 * lora * tokens + 2 * att) + head;
-  const double ref = L * (2 * base * tokens + att) + head;
-  return fwd + bwd + ref;
-}
-
-// The reference forward's part of NecessaryFlops (adapters off: no LoRA terms).
-double ReferenceFlops(const tenet::ModelConfig& c, int64_t P, int64_t Lp, int64_t Lc) {
-  const double C = static_cast<double>(c.hidden_size), H = static_cast<double>(c.num_attention_heads),
-               K = static_cast<double>(c.num_key_value_heads), D = static_cast<double>(c.head_dim),
-               I = static_cast<double>(c.intermediate_size), V = static_cast<double>(c.vocab_size),
-               L = static_cast<double>(c.num_hidden_layers);
-  const double base = C * H * D + 2 * C * K * D + H * D * C + 3 * C * I;
-  const double p = static_cast<double>(P), lp = static_cast<double>(Lp), lc = static_cast<double>(Lc);
-  return L * (2 * base * p * (lp + 2 * lc) + 4 * H * D * p * (lp * lp + 2 * lc * (lp + lc))) + 2 * C * V * p * 2 * lc;
+  auto linears = [&](double b, double b_kv) { return 2 * b_kv * tokens + 2 * (b - b_kv) * tokens_out; };
+  StepFlops f;
+  f.policy_forward = (L - 1) * (2 * (base + lora) * tokens + att) + linears(base + lora, base_kv + lora_kv) + att_out + head;
+  f.policy_backward = (L - 1) * (2 * (base + lora) * tokens + 2 * lora * tokens + 2 * att) + linears(base + lora, base_kv + lora_kv) +
+                      linears(lora, lora_kv) + 2 * att_out + head;
+  f.reference_forward = (L - 1) * (2 * base * tokens + att) + linears(base, base_kv) + att_out + head;
+  return f;
 }
 
 double Median(std::vector<double> v) {
@@ -247,9 +247,10 @@ int main(int argc, char** argv) {
   for (size_t i = first + 1; i < stamps.size(); ++i) step_seconds.push_back(stamps[i] - stamps[i - 1]);
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  double flops = NecessaryFlops(config, pairs, prompt_len, completion_len, lora_r);
+  const StepFlops step_flops = NecessaryStepFlops(config, pairs, prompt_len, completion_len, lora_r);
+  double flops = step_flops.policy_forward + step_flops.policy_backward + step_flops.reference_forward;
   // With the reference precomputed the step no longer runs the reference forward.
-  if (precompute_ref) flops -= ReferenceFlops(config, pairs, prompt_len, completion_len);
+  if (precompute_ref) flops -= step_flops.reference_forward;
   const double gemm = GemmFlopsPerSecond(*dtype);
   json out = {{"bench", "dpo"},
               {"dtype", dtype_name},

@@ -59,6 +59,7 @@ def necessary_flops(cfg, pairs, prompt_len, completion_len, r):
       Lp = prompt_len, Lc = completion_len, P = pairs,
       base = sum of in*out over the 7 linears of a layer = C*H*D + 2*C*K*D + H*D*C + 3*C*I,
       lora = sum of r*(in+out) over the same 7 linears,
+      base_kv, lora_kv: the same sums over k_proj and v_proj only,
     prefix sharing (chosen and rejected share the prompt's forward, so the prompt counts once):
       tokens = P * (Lp + 2*Lc)
       att    = 4 * H*D * P * (Lp*Lp + 2*Lc*(Lp + Lc))
@@ -67,26 +68,39 @@ def necessary_flops(cfg, pairs, prompt_len, completion_len, r):
                not subtracted, so without prefix sharing this is the usual 2*2*T^2*C per sequence)
       head   = 2*C*V * P * 2*Lc
                (lm_head only at the positions whose logits score a completion token: 2*Lc per pair)
-    the step is
-      policy forward  = L * (2*(base + lora)*tokens + att) + head
-      policy backward = L * (2*(base + lora)*tokens          input gradients through base + LoRA
-                             + 2*lora*tokens                 LoRA weight gradients dA, dB
-                             + 2*att) + head                 attention: dP, dV, dQ, dK (4 products,
-                                                             all input gradients); lm_head: dX only
-                        (frozen base weights and lm_head need no weight gradient)
-      reference fwd   = L * (2*base*tokens + att) + head     (adapters disabled: no LoRA terms)
+    and in the last layer only keys and values are needed at the prompt positions but the last
+    (whose output predicts the first completion token): queries, attention, o_proj and the MLP run
+    for tokens_out = P * (2*Lc + 1) positions,
+      last = 2*(base_kv + lora_kv)*tokens + 2*(base - base_kv + lora - lora_kv)*tokens_out + att_out,
+      att_out = 4 * H*D * P * (Lp + 2*Lc*(Lp + Lc))
+    (lora terms dropped for the reference). The step is
+      policy forward  = (L-1) * (2*(base + lora)*tokens + att) + last + head
+      policy backward = (L-1) * (2*(base + lora)*tokens + 2*lora*tokens + 2*att)     input gradients
+                        + last + (its LoRA weight gradients) + 2*att_out + head       through base +
+                        (frozen base weights and lm_head need no weight gradient;     LoRA; dA, dB;
+                        attention: dP, dV, dQ, dK, 4 products, all input gradients)   lm_head: dX only
+      reference fwd   = (L-1) * (2*base*tokens + att) + last (without LoRA) + head
       flops = policy forward + policy backward + reference forward
     """
     C, H, K, D, I, V, L = dims(cfg)
     lin = [(C, H * D), (C, K * D), (C, K * D), (H * D, C), (C, I), (C, I), (I, C)]  # (in, out)
     base = sum(i * o for i, o in lin)
     lora = sum(r * (i + o) for i, o in lin)
+    base_kv = sum(i * o for i, o in lin[1:3])
+    lora_kv = sum(r * (i + o) for i, o in lin[1:3])
     tokens = pairs * (prompt_len + 2 * completion_len)
+    tokens_out = pairs * (2 * completion_len + 1)
     att = 4 * H * D * pairs * (prompt_len * prompt_len + 2 * completion_len * (prompt_len + completion_len))
+    att_out = 4 * H * D * pairs * (prompt_len + 2 * completion_len * (prompt_len + completion_len))
     head = 2 * C * V * pairs * 2 * completion_len
-    policy_fwd = L * (2 * (base + lora) * tokens + att) + head
-    policy_bwd = L * (2 * (base + lora) * tokens + 2 * lora * tokens + 2 * att) + head
-    ref_fwd = L * (2 * base * tokens + att) + head
+
+    def linears(b, b_kv):  # the last layer's linear products over the positions each one needs
+        return 2 * b_kv * tokens + 2 * (b - b_kv) * tokens_out
+
+    policy_fwd = (L - 1) * (2 * (base + lora) * tokens + att) + linears(base + lora, base_kv + lora_kv) + att_out + head
+    policy_bwd = ((L - 1) * (2 * (base + lora) * tokens + 2 * lora * tokens + 2 * att)
+                  + linears(base + lora, base_kv + lora_kv) + linears(lora, lora_kv) + 2 * att_out + head)
+    ref_fwd = (L - 1) * (2 * base * tokens + att) + linears(base, base_kv) + att_out + head
     return policy_fwd + policy_bwd + ref_fwd
 
 
