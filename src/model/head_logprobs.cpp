@@ -37,6 +37,26 @@ struct RowForward {
   double sum = 0;  // of the logits, for the mean-logit metric
 };
 
+// Max and sum of buf[0, len), in 16-wide vectors (GCC vector extension: one zmm with AVX-512, two
+// ymm with AVX2); as plain lane arrays GCC left this loop scalar.
+struct MaxSum {
+  float max, sum;
+};
+TENET_INLINE MaxSum BlockMaxSum(const float* buf, size_t len) {
+  Vec16 vmax = Vec16{} - kInf, vsum = Vec16{};
+  size_t i = 0;
+  for (; i + kLanes <= len; i += kLanes) {
+    Vec16 v;
+    std::memcpy(&v, buf + i, sizeof(v));
+    vmax = v > vmax ? v : vmax;
+    vsum += v;
+  }
+  MaxSum r{-kInf, 0.0f};
+  for (; i < len; ++i) r.max = buf[i] > r.max ? buf[i] : r.max, r.sum += buf[i];
+  for (size_t j = 0; j < kLanes; ++j) r.max = vmax[j] > r.max ? vmax[j] : r.max, r.sum += vsum[j];
+  return r;
+}
+
 // One row of logits x (V): log-sum-exp, the target's logit, the row sum. One pass over the row
 // (an online log-sum-exp, Milakov & Gimelshein 2018, arXiv 1805.02867, per block of kBlock): each
 // block's max rescales the running sum when it raises the running max.
@@ -48,19 +68,7 @@ TENET_INLINE RowForward ForwardRowImpl(const T* x, size_t V, int64_t target) {
   for (size_t b = 0; b < V; b += kBlock) {
     const size_t len = std::min(kBlock, V - b);
     Widen(x + b, len, buf);
-    // Max and sum in 16-wide vectors (GCC vector extension: one zmm with AVX-512, two ymm with
-    // AVX2); as plain lane arrays GCC left this loop scalar.
-    Vec16 vmax = Vec16{} - kInf, vsum = Vec16{};
-    size_t i = 0;
-    for (; i + kLanes <= len; i += kLanes) {
-      Vec16 v;
-      std::memcpy(&v, buf + i, sizeof(v));
-      vmax = v > vmax ? v : vmax;
-      vsum += v;
-    }
-    float block_max = -kInf, block_sum = 0;
-    for (; i < len; ++i) block_max = buf[i] > block_max ? buf[i] : block_max, block_sum += buf[i];
-    for (size_t j = 0; j < kLanes; ++j) block_max = vmax[j] > block_max ? vmax[j] : block_max, block_sum += vsum[j];
+    const auto [block_max, block_sum] = BlockMaxSum(buf, len);
     sum += static_cast<double>(block_sum);
     if (block_max == -kInf) continue;  // a block of -inf logits adds nothing
     if (block_max > max) {
@@ -95,26 +103,15 @@ struct RowKept {
 template <typename T>
 TENET_INLINE RowKept KeptRowImpl(T* x, size_t V, int64_t target) {
   alignas(64) float buf[kBlock];
-  Vec16 vmax = Vec16{} - kInf;
   float max = -kInf;
   double sum = 0;
   for (size_t b = 0; b < V; b += kBlock) {
     const size_t len = std::min(kBlock, V - b);
     Widen(x + b, len, buf);
-    Vec16 vsum = Vec16{};
-    size_t i = 0;
-    for (; i + kLanes <= len; i += kLanes) {
-      Vec16 v;
-      std::memcpy(&v, buf + i, sizeof(v));
-      vmax = v > vmax ? v : vmax;
-      vsum += v;
-    }
-    float block_sum = 0;
-    for (; i < len; ++i) max = buf[i] > max ? buf[i] : max, block_sum += buf[i];
-    for (size_t j = 0; j < kLanes; ++j) block_sum += vsum[j];
-    sum += static_cast<double>(block_sum);
+    const MaxSum block = BlockMaxSum(buf, len);
+    max = block.max > max ? block.max : max;
+    sum += static_cast<double>(block.sum);
   }
-  for (size_t j = 0; j < kLanes; ++j) max = vmax[j] > max ? vmax[j] : max;
   RowKept r;
   r.sum = sum;
   Widen(x + target, 1, buf);
