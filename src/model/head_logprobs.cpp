@@ -142,17 +142,16 @@ TENET_ROW_KERNEL RowForward ForwardRow(const uint16_t* x, size_t V, int64_t t) {
 TENET_ROW_KERNEL RowKept KeptRow(float* x, size_t V, int64_t t) { return KeptRowImpl(x, V, t); }
 TENET_ROW_KERNEL RowKept KeptRow(uint16_t* x, size_t V, int64_t t) { return KeptRowImpl(x, V, t); }
 
-// Runs KeptRow over rows [s, s + len) of `logits` (N, V); fills lse, log p, row sums, the softmax
-// sums and the argmax hits of those rows.
-void KeepRows(const torch::Tensor& logits, int64_t s, int64_t len, const int64_t* tgt, float* lse, float* logp,
-              float* sum_exp, double* row_sums, int64_t* hits) {
+// Runs KeptRow over rows [s, s + len) of `logits` (N, V); fills log p, row sums, the softmax sums
+// and the argmax hits of those rows.
+void KeepRows(const torch::Tensor& logits, int64_t s, int64_t len, const int64_t* tgt, float* logp, float* sum_exp,
+              double* row_sums, int64_t* hits) {
   const int64_t V = logits.size(1);
   std::vector<int64_t> hit(static_cast<size_t>(len), 0);
   WithRows(logits, [&](auto* rows) {
     at::parallel_for(0, len, 1, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const RowKept k = KeptRow(rows + (s + r) * V, static_cast<size_t>(V), tgt[s + r]);
-        lse[s + r] = k.lse;
         logp[s + r] = k.target_logit - k.lse;
         sum_exp[s + r] = k.sum_exp;
         row_sums[s + r] = k.sum;
@@ -168,14 +167,12 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& head,
                                const torch::Tensor& targets, int64_t chunk, bool keep_logits, TokenLogitStats* stats) {
     const int64_t N = hidden.size(0), V = head.size(0);
-    torch::Tensor lse = torch::empty({N}, torch::kFloat32), logp = torch::empty({N}, torch::kFloat32);
-    torch::Tensor sum_exp = torch::empty({N}, torch::kFloat32);
+    torch::Tensor logp = torch::empty({N}, torch::kFloat32), sum_exp = torch::empty({N}, torch::kFloat32);
     // With gradients wanted, all (N, V) rows stay for the backward as E' (KeptRow; in the head's
     // dtype: 2 bytes each for bf16), which then needs no second GEMM; otherwise one chunk of logits
     // at a time.
     torch::Tensor all = keep_logits ? kept_logits.Get({N, V}, head.scalar_type()) : torch::Tensor();
     const int64_t* tgt = targets.data_ptr<int64_t>();
-    float* lse_p = lse.data_ptr<float>();
     float* logp_p = logp.data_ptr<float>();
     std::vector<double> row_sums(static_cast<size_t>(N));
     int64_t hits = 0;
@@ -184,14 +181,13 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
       torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : chunk_logits.Get({len, V}, head.scalar_type());  // (len, V)
       at::mm_out(logits, hidden.narrow(0, s, len), head.t());  // narrow rows of a contiguous tensor: contiguous
       if (keep_logits) {
-        KeepRows(all, s, len, tgt, lse_p, logp_p, sum_exp.data_ptr<float>(), row_sums.data(), &hits);
+        KeepRows(all, s, len, tgt, logp_p, sum_exp.data_ptr<float>(), row_sums.data(), &hits);
         continue;
       }
       WithRows(logits, [&](auto* rows) {
         at::parallel_for(0, len, 1, [&](int64_t b, int64_t e) {
           for (int64_t r = b; r < e; ++r) {
             const RowForward f = ForwardRow(rows + r * V, static_cast<size_t>(V), tgt[s + r]);
-            lse_p[s + r] = f.lse;
             logp_p[s + r] = f.target_logit - f.lse;
             row_sums[static_cast<size_t>(s + r)] = f.sum;
           }
@@ -205,30 +201,15 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
       for (double v : row_sums) stats->logit_mean_sum += v / static_cast<double>(V);
       if (stats->count_argmax_hits) stats->argmax_hits += hits;
     }
-    ctx->save_for_backward({hidden, head, targets, sum_exp, all});
-    ctx->saved_data["chunk"] = chunk;
+    ctx->save_for_backward({hidden, head, sum_exp, all});
     return logp;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor &hidden = saved[0], &head = saved[1], &targets = saved[2];
-    torch::Tensor sum_exp = saved[3], all = saved[4];
-    const int64_t chunk = ctx->saved_data["chunk"].toInt();
-    const int64_t N = hidden.size(0), V = head.size(0);
-    if (!all.defined()) {  // forward ran without keeping rows (gradients switched on later): recompute
-      all = kept_logits.Get({N, V}, head.scalar_type());
-      std::vector<float> lse(static_cast<size_t>(N)), logp(static_cast<size_t>(N));
-      std::vector<double> row_sums(static_cast<size_t>(N));
-      int64_t hits = 0;
-      for (int64_t s = 0; s < N; s += chunk) {
-        const int64_t len = std::min(chunk, N - s);
-        torch::Tensor rows = all.narrow(0, s, len);
-        at::mm_out(rows, hidden.narrow(0, s, len), head.t());
-        KeepRows(all, s, len, targets.data_ptr<int64_t>(), lse.data(), logp.data(), sum_exp.data_ptr<float>(), row_sums.data(),
-                 &hits);
-      }
-    }
+    const torch::Tensor &hidden = saved[0], &head = saved[1], &sum_exp = saved[2], &all = saved[3];
+    // The forward keeps the rows whenever a gradient is wanted (TokenLogProbs), so they are here.
+    TORCH_INTERNAL_ASSERT(all.defined(), "head log-probs: backward without the kept rows");
     // d logits = diag(-g / sum) E' (KeptRow): one GEMM on E', the row scale applied to its (N, C)
     // result (d hidden) or to the hidden rows (d head, full fine-tuning only).
     const torch::Tensor row_scale = (-grads[0].to(torch::kFloat32) / sum_exp).unsqueeze(1);  // (N, 1)

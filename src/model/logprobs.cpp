@@ -3,8 +3,6 @@
 
 #include "head_logprobs.h"
 
-#include <algorithm>
-
 namespace tenet {
 
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
@@ -30,6 +28,19 @@ torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden
   }
   if (parts.empty()) return torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat32).device(hidden.device()));
   return torch::cat(parts);
+}
+
+Result<torch::Tensor> HiddenAt(LlamaForCausalLM& model, const torch::Tensor& input_ids, const torch::Tensor& index,
+                               const torch::Tensor& positions, const torch::Tensor& allowed) {
+  if (index.numel() == 0) {  // nothing to score: no forward pass
+    return torch::empty({0, model.config().hidden_size}, torch::TensorOptions().dtype(model.dtype()).device(model.device()));
+  }
+  const int64_t T = input_ids.size(1);
+  const int64_t from = torch::remainder(index, T).min().item<int64_t>();
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(input_ids, positions, allowed, nullptr, from));  // (B, T - from, C)
+  // b * T + t  ->  b * (T - from) + (t - from): the row in the flattened suffix.
+  const torch::Tensor rows = index - (torch::div(index, T, "floor") + 1) * from;
+  return hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows.to(model.device()));
 }
 
 Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const std::vector<ScoredSequence>& batch) {
@@ -60,16 +71,8 @@ Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const
     }
   }
   torch::NoGradGuard no_grad;
-  // Hidden states from the first position that predicts a scored token on (the last layer skips
-  // the positions before it).
-  int64_t from = T - 1;
-  for (const auto& s : batch) from = std::min(from, s.prompt_len - 1);
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(ids, {}, {}, nullptr, from));  // (B, T - from, C)
-  for (size_t i = 0; i < rows.size(); ++i) rows[i] -= (rows[i] / T + 1) * from;          // b*T + t -> b*(T-from) + t-from
-  const auto dev = model.device();
-  torch::Tensor row_index = torch::tensor(rows, torch::kInt64).to(dev);
-  torch::Tensor selected = hidden.reshape({B * (T - from), -1}).index_select(0, row_index);  // (N, C)
-  torch::Tensor logp = TokenLogProbs(model, selected, torch::tensor(targets, torch::kInt64).to(dev)).to(torch::kCPU);
+  TENET_ASSIGN_OR_RETURN(torch::Tensor selected, HiddenAt(model, ids, torch::tensor(rows, torch::kInt64)));  // (N, C)
+  torch::Tensor logp = TokenLogProbs(model, selected, torch::tensor(targets, torch::kInt64).to(model.device())).to(torch::kCPU);
   std::vector<SequenceScore> out(batch.size());
   auto lp = logp.accessor<float, 1>();
   int64_t k = 0;

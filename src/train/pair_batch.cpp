@@ -114,28 +114,21 @@ Result<PairBatch> BuildConcatenatedPairBatch(const std::vector<TokenizedPair>& p
 
 Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk) {
   const auto dev = model.device();
-  // Only positions from the first one that predicts a completion token need hidden states: the
-  // model's last layer skips the rest (most of the prompt).
-  const int64_t T = batch.ids.size(1);
-  const int64_t from = std::min(torch::remainder(batch.chosen.index, T).min().item<int64_t>(),
-                                torch::remainder(batch.rejected.index, T).min().item<int64_t>());
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden,
-                         model.Hidden(batch.ids, batch.positions.to(dev), batch.allowed.to(dev), nullptr, from));  // (rows, T - from, C)
-  const torch::Tensor flat = hidden.reshape({-1, hidden.size(-1)});  // (rows * (T - from), C)
+  // One forward for both sides' predicting positions (the last layer skips most of the prompt).
+  const int64_t nc = batch.chosen.index.size(0), nr = batch.rejected.index.size(0);
+  TENET_ASSIGN_OR_RETURN(torch::Tensor rows, HiddenAt(model, batch.ids, torch::cat({batch.chosen.index, batch.rejected.index}),
+                                                      batch.positions.to(dev), batch.allowed.to(dev)));  // (Nc + Nr, C)
   BatchLogps out;
-  auto side = [&](const CompletionTokens& c, torch::Tensor* sums, double* logit_mean) {
+  auto side = [&](const CompletionTokens& c, const torch::Tensor& hidden, torch::Tensor* sums, double* logit_mean) {
     const int64_t n = c.index.size(0);
     TokenLogitStats stats;
-    // Flat index row * T + t  ->  row * (T - from) + (t - from).
-    const torch::Tensor index = c.index - (torch::div(c.index, T, "floor") + 1) * from;
-    torch::Tensor token_logps =
-        TokenLogProbs(model, flat.index_select(0, index.to(dev)), c.target.to(dev), chunk, &stats);  // (N,)
+    torch::Tensor token_logps = TokenLogProbs(model, hidden, c.target.to(dev), chunk, &stats);  // (N,)
     *sums = torch::zeros({batch.pairs}, token_logps.options()).index_add(0, c.pair.to(dev), token_logps);
     *logit_mean = n > 0 ? stats.logit_mean_sum / static_cast<double>(n) : 0.0;
     return token_logps;
   };
-  out.chosen_token_logps = side(batch.chosen, &out.logps.chosen, &out.chosen_logit_mean);
-  side(batch.rejected, &out.logps.rejected, &out.rejected_logit_mean);
+  out.chosen_token_logps = side(batch.chosen, rows.narrow(0, 0, nc), &out.logps.chosen, &out.chosen_logit_mean);
+  side(batch.rejected, rows.narrow(0, nc, nr), &out.logps.rejected, &out.rejected_logit_mean);
   out.logps.chosen_tokens = batch.chosen.count.to(dev);
   out.logps.rejected_tokens = batch.rejected.count.to(dev);
   return out;

@@ -70,13 +70,7 @@ Result<torch::Tensor> SftBatchLoss(LlamaForCausalLM& model, const std::vector<co
   }
   if (index.empty()) return Status::InvalidArgument("sft batch", "has no completion tokens");
   const auto dev = model.device();
-  // Hidden states only from the first position that predicts a trained token (the last layer
-  // skips the positions before it).
-  int64_t from = T - 1;
-  for (int64_t i : index) from = std::min(from, i % T);
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(ids, {}, {}, nullptr, from));  // (B, T - from, C)
-  for (int64_t& i : index) i -= (i / T + 1) * from;                                        // b*T + t -> b*(T-from) + t-from
-  torch::Tensor rows = hidden.reshape({-1, hidden.size(-1)}).index_select(0, torch::tensor(index).to(dev));  // (N, C)
+  TENET_ASSIGN_OR_RETURN(torch::Tensor rows, HiddenAt(model, ids, torch::tensor(index)));  // (N, C)
   TokenLogitStats stats;
   stats.count_argmax_hits = metrics != nullptr;
   torch::Tensor logps = TokenLogProbs(model, rows, torch::tensor(target).to(dev), kLogitChunkRows, &stats);  // (N,)

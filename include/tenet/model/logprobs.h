@@ -33,6 +33,13 @@ inline constexpr int64_t kLogitChunkRows = 256;
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
                             int64_t chunk = kLogitChunkRows, TokenLogitStats* stats = nullptr);
 
+// Final hidden states of input_ids (B, T) at the flat positions `index` (N,) int64 on the CPU
+// (b * T + t each) -> (N, C). Hidden() runs with output_from = the smallest t, so the last layer
+// skips every position before the first one asked for; an empty index gives (0, C) without a
+// forward pass. Errors from Hidden() are returned.
+Result<torch::Tensor> HiddenAt(LlamaForCausalLM& model, const torch::Tensor& input_ids, const torch::Tensor& index,
+                               const torch::Tensor& positions = {}, const torch::Tensor& allowed = {});
+
 struct ScoredSequence {
   std::vector<int64_t> ids;  // prompt ids followed by completion ids
   int64_t prompt_len = 0;    // >= 1: the first completion token must have context
