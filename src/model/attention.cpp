@@ -1,11 +1,13 @@
-// Attention with a recomputing backward. See attention.h.
+// Attention with a blockwise backward. See attention.h.
 //
 // Work is split by (batch row, kv head): the G query heads that share a kv head are one (G*T, D)
 // block of rows, so each task owns its slices of dK and dV and no two tasks write the same memory.
 // Within a task the queries go in blocks of t positions, each block holding those positions of all
 // G heads (G*t rows, gathered when the block is not the whole sequence), and a block meets only the
 // keys some query of it can see (KeyExtents). The products are LibTorch GEMMs (single-threaded
-// inside the parallel region) and the per-element work is the row kernels below.
+// inside the parallel region) and the per-element work is the row kernels below. When gradients
+// are wanted and the probabilities are small enough (KeepProbs), the forward writes each block's
+// probabilities into one kept buffer and the backward reads them instead of recomputing them.
 #include "attention.h"
 
 #include <ATen/Parallel.h>
@@ -74,32 +76,42 @@ TENET_INLINE RowStats ForwardRowImpl(T* x, const float* bias, size_t S, float sc
   return {m, inv};
 }
 
+// The softmax gradient of one row in fp32, in place: g = dS = p * (g - sum(p * g)) * scale.
+TENET_INLINE void SoftmaxGrad(const float* p, float* g, size_t S, float scale) {
+  float lane[kLanes] = {};
+  size_t i = 0;
+  float dot = 0;
+  for (; i + kLanes <= S; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) lane[j] += p[i + j] * g[i + j];
+  }
+  for (; i < S; ++i) dot += p[i] * g[i];
+  for (float l : lane) dot += l;
+  for (size_t j = 0; j < S; ++j) g[j] = p[j] * (g[j] - dot) * scale;
+}
+
 // Backward of one row. In: scores x (S) and dP (S) = dO V^T, both in the model dtype, the row's
 // forward stats. Out: x = the probabilities rounded to the model dtype (for dV = P^T dO) and
-// dp = dS = P * (dP - sum(P * dP)) * scale (for dQ and dK), both in place.
+// dp = dS (for dQ and dK), both in place.
 template <typename T>
 TENET_INLINE void BackwardRowImpl(T* x, T* dp, const float* bias, size_t S, float scale, RowStats st, float* p, float* g) {
   Widen(x, S, p);
   Widen(dp, S, g);
-  float lane[kLanes] = {};
-  size_t i = 0;
-  float dot = 0;
   // p = exp(x * scale + bias - max) / sum, as the forward made it (the exp over the row at once).
   for (size_t j = 0; j < S; ++j) p[j] = p[j] * scale + bias[j];
   ExpSubSum(p, S, st.max, p);
-  for (; i + kLanes <= S; i += kLanes) {
-    for (size_t j = 0; j < kLanes; ++j) {
-      p[i + j] *= st.inv_sum;
-      lane[j] += p[i + j] * g[i + j];
-    }
-  }
-  for (; i < S; ++i) {
-    p[i] *= st.inv_sum;
-    dot += p[i] * g[i];
-  }
-  for (float l : lane) dot += l;
+  for (size_t j = 0; j < S; ++j) p[j] *= st.inv_sum;
   Narrow(p, S, x);
-  for (size_t j = 0; j < S; ++j) g[j] = p[j] * (g[j] - dot) * scale;
+  SoftmaxGrad(p, g, S, scale);
+  Narrow(g, S, dp);
+}
+
+// Backward of one row from the probabilities the forward kept (rounded to the model dtype, as the
+// eager chain's softmax output is): dp = dS, in place.
+template <typename T>
+TENET_INLINE void BackwardKeptRowImpl(const T* x, T* dp, size_t S, float scale, float* p, float* g) {
+  Widen(x, S, p);
+  Widen(dp, S, g);
+  SoftmaxGrad(p, g, S, scale);
   Narrow(g, S, dp);
 }
 
@@ -115,6 +127,12 @@ TENET_ROW_KERNEL void BackwardRow(float* x, float* dp, const float* bias, size_t
 TENET_ROW_KERNEL void BackwardRow(uint16_t* x, uint16_t* dp, const float* bias, size_t S, float scale, RowStats st, float* p,
                                   float* g) {
   BackwardRowImpl(x, dp, bias, S, scale, st, p, g);
+}
+TENET_ROW_KERNEL void BackwardKeptRow(const float* x, float* dp, size_t S, float scale, float* p, float* g) {
+  BackwardKeptRowImpl(x, dp, S, scale, p, g);
+}
+TENET_ROW_KERNEL void BackwardKeptRow(const uint16_t* x, uint16_t* dp, size_t S, float scale, float* p, float* g) {
+  BackwardKeptRowImpl(x, dp, S, scale, p, g);
 }
 
 struct Dims {
@@ -153,6 +171,28 @@ std::vector<int64_t> KeyExtents(const torch::Tensor& bias, int64_t T, int64_t S,
   return out;
 }
 
+// Where each block's probabilities go when the forward keeps them: offsets into one flat buffer,
+// indexed (b * K + kv) * blocks + block, and the total in elements (the last entry).
+std::vector<int64_t> ProbOffsets(const Dims& d, const std::vector<int64_t>& extents, int64_t block) {
+  const int64_t blocks = (d.T + block - 1) / block;
+  std::vector<int64_t> off(static_cast<size_t>(d.B * d.K * blocks + 1), 0);
+  size_t i = 0;
+  for (int64_t b = 0; b < d.B; ++b) {
+    for (int64_t kv = 0; kv < d.K; ++kv) {
+      for (int64_t j = 0; j < blocks; ++j, ++i) {
+        const int64_t n = std::min(block, d.T - j * block);
+        off[i + 1] = off[i] + d.G * n * extents[static_cast<size_t>(b * blocks + j)];
+      }
+    }
+  }
+  return off;
+}
+
+// The forward keeps the probabilities for the backward (no second q k^T and exp there) when they
+// take at most 4x the memory of q, that is while a query meets on average at most 4 * D keys (the
+// bench's 256-token pairs: 3x); longer sequences recompute them and their memory stays linear in T.
+bool KeepProbs(const Dims& d, int64_t total) { return total <= 4 * d.B * d.H * d.T * d.D; }
+
 // One query block of a (b, kv) task: positions t0 .. t0 + n - 1 of each of the G heads, as G*n rows
 // (row r is head r / n, position t0 + r % n), meeting the first E keys.
 struct Block {
@@ -188,7 +228,7 @@ void ForEachBlock(const Dims& d, int64_t b, const std::vector<int64_t>& extents,
 class AttentionFn : public torch::autograd::Function<AttentionFn> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in, const torch::Tensor& k_in,
-                               const torch::Tensor& v_in, const torch::Tensor& bias, double scale) {
+                               const torch::Tensor& v_in, const torch::Tensor& bias, double scale, Probs keep) {
     const Dims d = Dims::Of(q_in, k_in);
     const torch::Tensor q = q_in.contiguous().view({d.B, d.K, d.G * d.T, d.D});
     const torch::Tensor k = k_in.contiguous(), v = v_in.contiguous();
@@ -197,6 +237,11 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const int64_t block = QueryBlock(d.T, d.G);
     const std::vector<int64_t> extents = KeyExtents(bias, d.T, d.S, block);
     const float* bias_p = bias.data_ptr<float>();
+    const int64_t blocks = (d.T + block - 1) / block;
+    const bool grad = q_in.requires_grad() || k_in.requires_grad() || v_in.requires_grad();
+    std::vector<int64_t> offsets = grad ? ProbOffsets(d, extents, block) : std::vector<int64_t>();
+    torch::Tensor probs;  // (total,) the blocks' probabilities, when kept for the backward
+    if (grad && (keep == Probs::kKeep || (keep == Probs::kAuto && KeepProbs(d, offsets.back())))) probs = torch::empty({offsets.back()}, q.options());
     at::parallel_for(0, d.B * d.K, 1, [&](int64_t begin, int64_t end) {
       // Grad mode is thread-local and at::parallel_for does not carry it to OpenMP workers.
       torch::NoGradGuard no_grad;
@@ -208,7 +253,13 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
         auto* st = reinterpret_cast<RowStats*>(stats[b][kv].data_ptr<float>());
         ForEachBlock(d, b, extents, block, [&](const Block& blk) {
           const int64_t E = blk.E, rows = d.G * blk.n;
-          torch::Tensor scores = torch::mm(blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());  // (rows, E)
+          torch::Tensor scores;  // (rows, E)
+          if (probs.defined()) {
+            scores = probs.narrow(0, offsets[static_cast<size_t>(task * blocks + blk.t0 / block)], rows * E).view({rows, E});
+            at::mm_out(scores, blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
+          } else {
+            scores = torch::mm(blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
+          }
           WithRows(scores, [&](auto* x) {
             for (int64_t r = 0; r < rows; ++r) {
               const int64_t row = blk.Row(r, d.T);
@@ -220,7 +271,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
         });
       }
     });
-    ctx->save_for_backward({q, k, v, bias, stats});
+    ctx->save_for_backward({q, k, v, bias, stats, probs});
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["H"] = d.H;
     return out.view({d.B, d.H, d.T, d.D});
@@ -228,7 +279,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &bias = saved[3], &stats = saved[4];
+    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &bias = saved[3], &stats = saved[4], &kept = saved[5];
     const double scale = ctx->saved_data["scale"].toDouble();
     const int64_t B = q.size(0), K = q.size(1), rows = q.size(2), D = q.size(3), S = k.size(2);
     const int64_t H = ctx->saved_data["H"].toInt(), G = H / K, T = rows / G;
@@ -238,6 +289,8 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     const int64_t block = QueryBlock(T, G);
     const std::vector<int64_t> extents = KeyExtents(bias, T, S, block);
     const float* bias_p = bias.data_ptr<float>();
+    const int64_t blocks = (T + block - 1) / block;
+    const std::vector<int64_t> offsets = kept.defined() ? ProbOffsets(d, extents, block) : std::vector<int64_t>();
     at::parallel_for(0, B * K, 1, [&](int64_t begin, int64_t end) {
       // Grad mode is thread-local and at::parallel_for does not carry it to OpenMP workers.
       torch::NoGradGuard no_grad;
@@ -253,8 +306,19 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
           const int64_t E = blk.E, rows = d.G * blk.n;
           const torch::Tensor qn = blk.Gather(qb, d.G, d.T), don = blk.Gather(dob, d.G, d.T);
           const torch::Tensor ke = kb.narrow(0, 0, E), ve = vb.narrow(0, 0, E);
-          torch::Tensor probs = torch::mm(qn, ke.t());  // scores, then the rounded probabilities (rows, E)
-          torch::Tensor ds = torch::mm(don, ve.t());    // dP, then dS (rows, E)
+          torch::Tensor ds = torch::mm(don, ve.t());  // dP, then dS (rows, E)
+          torch::Tensor probs;                        // the rounded probabilities (rows, E)
+          if (kept.defined()) {
+            probs = kept.narrow(0, offsets[static_cast<size_t>(task * blocks + blk.t0 / block)], rows * E).view({rows, E});
+            WithRows(probs, [&](auto* x) {
+              using Elem = std::remove_pointer_t<decltype(x)>;
+              Elem* dp = reinterpret_cast<Elem*>(ds.data_ptr());
+              for (int64_t r = 0; r < rows; ++r) {
+                BackwardKeptRow(x + r * E, dp + r * E, static_cast<size_t>(E), static_cast<float>(scale), p.data(), g.data());
+              }
+            });
+          } else {
+          probs = torch::mm(qn, ke.t());  // scores, then the rounded probabilities
           WithRows(probs, [&](auto* x) {
             using Elem = std::remove_pointer_t<decltype(x)>;
             Elem* dp = reinterpret_cast<Elem*>(ds.data_ptr());
@@ -265,6 +329,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
                           g.data());
             }
           });
+          }
           blk.MmInto(dqb, ds, ke, d.G, d.T);
           dv_sum.narrow(0, 0, E).add_(torch::mm(probs.t(), don));
           dk_sum.narrow(0, 0, E).add_(torch::mm(ds.t(), qn));
@@ -273,7 +338,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
         dk[b][kv].copy_(dk_sum);
       }
     });
-    return {dq.view({B, H, T, D}), dk, dv, torch::Tensor(), torch::Tensor()};
+    return {dq.view({B, H, T, D}), dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -284,12 +349,12 @@ bool Supports(const torch::Tensor& q) {
 }
 
 torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& bias,
-                     double scale) {
+                     double scale, Probs keep) {
   TORCH_CHECK(Supports(q) && k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type(), "attention: unsupported tensors");
   TORCH_CHECK(q.size(1) % k.size(1) == 0 && bias.scalar_type() == torch::kFloat32 && bias.is_contiguous() &&
                   bias.size(0) == q.size(0) && bias.size(1) == q.size(2) && bias.size(2) == k.size(2),
               "attention: shapes do not fit");
-  return AttentionFn::apply(q, k, v, bias, scale);
+  return AttentionFn::apply(q, k, v, bias, scale, keep);
 }
 
 }  // namespace tenet::attention

@@ -1,6 +1,7 @@
 // The training/scoring attention kernel (src/model/attention.h) against plain fp64 autograd:
 // outputs and the gradients of q, k and v, with grouped-query heads, masks (including a row that
-// sees no key), more keys than queries, the multi-block path of long sequences, and bf16.
+// sees no key), more keys than queries, the multi-block path of long sequences, bf16, and both
+// backward paths (probabilities kept by the forward, or recomputed).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -31,7 +32,8 @@ struct Case {
 };
 
 // Random q, k, v and an upstream gradient; a causal mask with the keys' extra prefix visible.
-void Check(const Case& c, torch::ScalarType dtype, double tolerance, bool masked_row) {
+void Check(const Case& c, torch::ScalarType dtype, double tolerance, bool masked_row,
+           attention::Probs keep = attention::Probs::kAuto) {
   torch::manual_seed(static_cast<uint64_t>(c.T * 131 + c.S));
   auto q64 = torch::randn({c.B, c.H, c.T, c.D}, torch::kFloat64);
   auto k64 = torch::randn({c.B, c.K, c.S, c.D}, torch::kFloat64);
@@ -45,7 +47,7 @@ void Check(const Case& c, torch::ScalarType dtype, double tolerance, bool masked
 
   // Inputs rounded to the tested dtype, so both sides see the same values.
   auto q = q64.to(dtype).requires_grad_(), k = k64.to(dtype).requires_grad_(), v = v64.to(dtype).requires_grad_();
-  auto out = attention::Attend(q, k, v, bias.to(torch::kFloat32).contiguous(), scale);
+  auto out = attention::Attend(q, k, v, bias.to(torch::kFloat32).contiguous(), scale, keep);
   ASSERT_EQ(out.sizes(), q.sizes());
   ASSERT_EQ(out.scalar_type(), dtype);
   out.backward(dout.to(dtype));
@@ -73,6 +75,29 @@ TEST(AttentionTest, LongSequencesGoInBlocksWithTheSameResult) {
   // masked row in the first block and a short last block (300 = 128 + 128 + 44).
   Check({2, 8, 2, 300, 310, 16}, torch::kFloat32, 1e-5, /*masked_row=*/true);
   Check({1, 8, 2, 300, 300, 32}, torch::kBFloat16, 3e-2, /*masked_row=*/false);
+}
+
+TEST(AttentionTest, KeptAndRecomputedProbabilitiesGiveTheSameGradients) {
+  for (auto keep : {attention::Probs::kKeep, attention::Probs::kRecompute}) {
+    Check({2, 4, 2, 5, 7, 8}, torch::kFloat32, 1e-5, /*masked_row=*/true, keep);
+    Check({2, 8, 2, 300, 310, 16}, torch::kFloat32, 1e-5, /*masked_row=*/true, keep);  // 3 query blocks
+    Check({2, 4, 2, 16, 16, 32}, torch::kFloat32, 1e-5, /*masked_row=*/false, keep);
+    Check({1, 8, 2, 300, 300, 32}, torch::kBFloat16, 3e-2, /*masked_row=*/false, keep);
+  }
+  // At fp32 the two paths differ only in the order of a few float sums.
+  torch::manual_seed(7);
+  auto q = torch::randn({2, 8, 130, 16}), k = torch::randn({2, 2, 140, 16}), v = torch::randn({2, 2, 140, 16});
+  auto dout = torch::randn({2, 8, 130, 16});
+  auto allowed = torch::arange(140).view({1, 1, 140}) <= (torch::arange(130) + 10).view({1, 130, 1});
+  auto bias = torch::zeros({2, 130, 140}).masked_fill(allowed.logical_not().expand({2, 130, 140}), kLowest);
+  std::vector<torch::Tensor> grads[2];
+  int i = 0;
+  for (auto keep : {attention::Probs::kKeep, attention::Probs::kRecompute}) {
+    auto qi = q.clone().requires_grad_(), ki = k.clone().requires_grad_(), vi = v.clone().requires_grad_();
+    attention::Attend(qi, ki, vi, bias, 0.25, keep).backward(dout);
+    grads[i++] = {qi.grad(), ki.grad(), vi.grad()};
+  }
+  for (size_t j = 0; j < 3; ++j) EXPECT_TRUE(torch::allclose(grads[0][j], grads[1][j], 1e-5, 1e-6)) << j;
 }
 
 TEST(AttentionTest, Bf16StaysWithinRoundingOfTheExactResult) {
