@@ -1,11 +1,7 @@
 // See tenet/util/exp_sum.h.
 #include "tenet/util/exp_sum.h"
 
-// GCC 12 warns about the intrinsics headers' own _mm512_undefined_ps (a known false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-
+#include "tenet/util/exp_avx512.h"
 #include "tenet/util/fast_exp.h"
 
 namespace tenet {
@@ -33,25 +29,6 @@ float ExpSubSumPortable(const float* x, size_t n, float max, float* out) {
 }  // namespace detail
 
 namespace {
-
-// FastExp's Cephes expf steps on 16 lanes: t = round(x log2 e), r = x - t ln 2 (ln 2 in two parts),
-// e = 1 + r + r^2 p(r), exp = e * 2^t by vscalefps; lanes below -87 (and NaN) give exactly 0.
-__attribute__((target("avx512f"))) inline __m512 Exp16(__m512 x) {
-  const __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(t, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(t, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  const __m512 e = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_maskz_mov_ps(in_range, _mm512_scalef_ps(e, t));
-}
 
 __attribute__((target("avx512f"))) float ExpSubSumAvx512(const float* x, size_t n, float max, float* out) {
   const __m512 m = _mm512_set1_ps(max);

@@ -90,6 +90,20 @@ TEST(FusedOpsTest, SwiGluMatchesFp64AutogradAndTheEagerBf16Chain) {
   EXPECT_LE(Bf16Ulps(fused, exact), 2.0);
   EXPECT_LE((fused.to(torch::kFloat64) - exact).abs().max().item<double>(),
             (eager.to(torch::kFloat64) - exact).abs().max().item<double>());
+
+  // bf16 gradients (the AVX-512 rows where the CPU has them, 5500 values: whole 16-lane groups and
+  // a tail) against fp64 autograd from the same bf16 inputs, and the eager bf16 chain's gradients.
+  auto gq = gb.clone().requires_grad_(), uq = ub.clone().requires_grad_();
+  auto dyb = dy.to(torch::kBFloat16);
+  SwiGlu(gq, uq).backward(dyb);
+  auto g64b = gb.to(torch::kFloat64).requires_grad_(), u64b = ub.to(torch::kFloat64).requires_grad_();
+  (torch::silu(g64b) * u64b).backward(dyb.to(torch::kFloat64));
+  auto ge = gb.clone().requires_grad_(), ue = ub.clone().requires_grad_();
+  (torch::silu(ge) * ue).backward(dyb);
+  EXPECT_LT(RelErr(gq.grad(), g64b.grad()), 1e-2);
+  EXPECT_LT(RelErr(uq.grad(), u64b.grad()), 1e-2);
+  EXPECT_LE(RelErr(gq.grad(), g64b.grad()), RelErr(ge.grad(), g64b.grad()) * 1.01);
+  EXPECT_LE(RelErr(uq.grad(), u64b.grad()), RelErr(ue.grad(), u64b.grad()) * 1.01);
 }
 
 TEST(FusedOpsTest, RopeToHeadsMatchesApplyRopeOnTheTransposedViewWithGradients) {
