@@ -147,9 +147,13 @@ struct Dims {
 // (128 positions with 4 heads per kv head) keep the GEMMs near their best speed on this CPU while
 // skipping the keys no query of a block can see: a causal 256-token sequence in two blocks does 3/4
 // of the whole (T, S) products, and they ran 25% faster (one thread, bf16, head dim 64). A block's
-// scores are at most 512 x S values, so long sequences stay within a few MB per task.
+// scores are at most 512 x S values, so long sequences stay within a few MB per task. The blocks
+// are made equal: the last layer's 129 queries of a DPO pair (everything it keeps after dropping the
+// prompt) go as 65 + 64 positions, not as 128 and a 1-position block whose GEMMs run far slower.
 int64_t QueryBlock(int64_t T, int64_t G) {
-  return std::min(T, std::max<int64_t>(16, 512 / G));
+  const int64_t most = std::min(T, std::max<int64_t>(16, 512 / G));
+  const int64_t blocks = (T + most - 1) / most;
+  return (T + blocks - 1) / blocks;
 }
 
 // For each (batch row, query block): how many leading keys the block needs. Keys after every

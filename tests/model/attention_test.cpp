@@ -69,11 +69,11 @@ TEST(AttentionTest, MatchesFp64AutogradWithGroupedHeadsAndMasks) {
 }
 
 TEST(AttentionTest, LongSequencesGoInBlocksWithTheSameResult) {
-  // 2 x 1100 rows of 1100 keys: 5 query blocks of 256 positions per (batch, kv head), the last short.
-  Check({1, 2, 1, 1100, 1100, 16}, torch::kFloat32, 1e-4, /*masked_row=*/false);
-  // 4 query heads per kv head: blocks of 128 positions x 4 heads, gathered and scattered back; a
-  // masked row in the first block and a short last block (300 = 128 + 128 + 44).
-  Check({2, 8, 2, 300, 310, 16}, torch::kFloat32, 1e-5, /*masked_row=*/true);
+  // 2 x 1101 rows of 1101 keys: 5 query blocks of 221 positions per (batch, kv head), the last short.
+  Check({1, 2, 1, 1101, 1101, 16}, torch::kFloat32, 1e-4, /*masked_row=*/false);
+  // 4 query heads per kv head: blocks of up to 128 positions x 4 heads, gathered and scattered back;
+  // a masked row in the first block and a short last block (301 = 101 + 101 + 99).
+  Check({2, 8, 2, 301, 311, 16}, torch::kFloat32, 1e-5, /*masked_row=*/true);
   Check({1, 8, 2, 300, 300, 32}, torch::kBFloat16, 3e-2, /*masked_row=*/false);
 }
 
