@@ -358,6 +358,8 @@ torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch
   TORCH_CHECK(q.size(1) % k.size(1) == 0 && bias.scalar_type() == torch::kFloat32 && bias.is_contiguous() &&
                   bias.size(0) == q.size(0) && bias.size(1) == q.size(2) && bias.size(2) == k.size(2),
               "attention: shapes do not fit");
+  // Under no-grad nothing runs the backward, whatever the inputs' flags: nothing to keep.
+  if (!torch::GradMode::is_enabled()) keep = Probs::kRecompute;
   return AttentionFn::apply(q, k, v, bias, scale, keep);
 }
 
