@@ -197,6 +197,12 @@ std::vector<int64_t> ProbOffsets(const Dims& d, const std::vector<int64_t>& exte
 // bench's 256-token pairs: 3x); longer sequences recompute them and their memory stays linear in T.
 bool KeepProbs(const Dims& d, int64_t total) { return total <= 4 * d.B * d.H * d.T * d.D; }
 
+// Block `i` (of `task`, of `blocks` per task) of the kept buffer as (rows, E).
+torch::Tensor KeptBlock(const torch::Tensor& kept, const std::vector<int64_t>& offsets, int64_t task, int64_t blocks, int64_t i,
+                        int64_t rows, int64_t E) {
+  return kept.narrow(0, offsets[static_cast<size_t>(task * blocks + i)], rows * E).view({rows, E});
+}
+
 // One query block of a (b, kv) task: positions t0 .. t0 + n - 1 of each of the G heads, as G*n rows
 // (row r is head r / n, position t0 + r % n), meeting the first E keys.
 struct Block {
@@ -259,7 +265,7 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
           const int64_t E = blk.E, rows = d.G * blk.n;
           torch::Tensor scores;  // (rows, E)
           if (probs.defined()) {
-            scores = probs.narrow(0, offsets[static_cast<size_t>(task * blocks + blk.t0 / block)], rows * E).view({rows, E});
+            scores = KeptBlock(probs, offsets, task, blocks, blk.t0 / block, rows, E);
             at::mm_out(scores, blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
           } else {
             scores = torch::mm(blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
@@ -311,29 +317,23 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
           const torch::Tensor qn = blk.Gather(qb, d.G, d.T), don = blk.Gather(dob, d.G, d.T);
           const torch::Tensor ke = kb.narrow(0, 0, E), ve = vb.narrow(0, 0, E);
           torch::Tensor ds = torch::mm(don, ve.t());  // dP, then dS (rows, E)
-          torch::Tensor probs;                        // the rounded probabilities (rows, E)
-          if (kept.defined()) {
-            probs = kept.narrow(0, offsets[static_cast<size_t>(task * blocks + blk.t0 / block)], rows * E).view({rows, E});
-            WithRows(probs, [&](auto* x) {
-              using Elem = std::remove_pointer_t<decltype(x)>;
-              Elem* dp = reinterpret_cast<Elem*>(ds.data_ptr());
-              for (int64_t r = 0; r < rows; ++r) {
-                BackwardKeptRow(x + r * E, dp + r * E, static_cast<size_t>(E), static_cast<float>(scale), p.data(), g.data());
-              }
-            });
-          } else {
-          probs = torch::mm(qn, ke.t());  // scores, then the rounded probabilities
+          // The rounded probabilities (rows, E): kept by the forward, or recomputed from the scores.
+          const torch::Tensor probs =
+              kept.defined() ? KeptBlock(kept, offsets, task, blocks, blk.t0 / block, rows, E) : torch::mm(qn, ke.t());
           WithRows(probs, [&](auto* x) {
             using Elem = std::remove_pointer_t<decltype(x)>;
             Elem* dp = reinterpret_cast<Elem*>(ds.data_ptr());
             for (int64_t r = 0; r < rows; ++r) {
+              if (kept.defined()) {
+                BackwardKeptRow(x + r * E, dp + r * E, static_cast<size_t>(E), static_cast<float>(scale), p.data(), g.data());
+                continue;
+              }
               const int64_t row = blk.Row(r, T);
               const float* bias_row = bias_p + (b * T + row % T) * S;
               BackwardRow(x + r * E, dp + r * E, bias_row, static_cast<size_t>(E), static_cast<float>(scale), st[row], p.data(),
                           g.data());
             }
           });
-          }
           blk.MmInto(dqb, ds, ke, d.G, d.T);
           dv_sum.narrow(0, 0, E).add_(torch::mm(probs.t(), don));
           dk_sum.narrow(0, 0, E).add_(torch::mm(ds.t(), qn));

@@ -122,16 +122,14 @@ __attribute__((target("avx512f"))) void BackwardBf16Avx512(const uint16_t* g, co
   if (i < n) BackwardImpl(g + i, u + i, dy + i, n - i, dg + i, du + i);
 }
 
-const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
-
 void ForwardRange(const float* g, const float* u, size_t n, float* y) { Forward(g, u, n, y); }
 void ForwardRange(const uint16_t* g, const uint16_t* u, size_t n, uint16_t* y) {
-  if (kHaveAvx512) ForwardBf16Avx512(g, u, n, y);
+  if (HaveAvx512F()) ForwardBf16Avx512(g, u, n, y);
   else Forward(g, u, n, y);
 }
 void BackwardRange(const float* g, const float* u, const float* dy, size_t n, float* dg, float* du) { Backward(g, u, dy, n, dg, du); }
 void BackwardRange(const uint16_t* g, const uint16_t* u, const uint16_t* dy, size_t n, uint16_t* dg, uint16_t* du) {
-  if (kHaveAvx512) BackwardBf16Avx512(g, u, dy, n, dg, du);
+  if (HaveAvx512F()) BackwardBf16Avx512(g, u, dy, n, dg, du);
   else Backward(g, u, dy, n, dg, du);
 }
 

@@ -52,12 +52,10 @@ __attribute__((target("avx512f"))) float ExpSubSumAvx512(const float* x, size_t 
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
-
 }  // namespace
 
 float ExpSubSum(const float* x, size_t n, float max, float* out) {
-  return kHaveAvx512 ? ExpSubSumAvx512(x, n, max, out) : detail::ExpSubSumPortable(x, n, max, out);
+  return HaveAvx512F() ? ExpSubSumAvx512(x, n, max, out) : detail::ExpSubSumPortable(x, n, max, out);
 }
 
 }  // namespace tenet

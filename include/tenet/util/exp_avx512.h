@@ -1,5 +1,5 @@
 // exp on 16 fp32 lanes with AVX-512F, for kernels that pick an AVX-512 path at run time (callers
-// check __builtin_cpu_supports("avx512f")): ExpSubSum (tenet/util/exp_sum.h) and SwiGLU's bf16
+// check HaveAvx512F()): ExpSubSum (tenet/util/exp_sum.h) and SwiGLU's bf16
 // rows. FastExp's Cephes expf steps (tenet/util/fast_exp.h) with FMA, vroundscaleps and vscalefps:
 // t = round(x log2 e), r = x - t ln 2 (ln 2 in two parts), e = 1 + r + r^2 p(r), exp = e * 2^t.
 // For x <= 0: relative error below 1e-7 on [-87, 0]; lanes below -87 (and NaN) give exactly 0.
@@ -12,6 +12,12 @@
 #include <immintrin.h>
 
 namespace tenet {
+
+// Whether this CPU runs AVX-512F code (checked once).
+inline bool HaveAvx512F() {
+  static const bool have = __builtin_cpu_supports("avx512f");
+  return have;
+}
 
 __attribute__((target("avx512f"))) inline __m512 Exp16(__m512 x) {
   const __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
