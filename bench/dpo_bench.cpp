@@ -134,7 +134,7 @@ void PrintOpTable(const torch::autograd::profiler::thread_event_lists& lists, in
 }  // namespace
 
 int main(int argc, char** argv) {
-  tenet::TuneAllocator();  // as the tenet binary does at startup
+  tenet::TuneAllocator();  // as the tenet binary does at startup (a no-op under tcmalloc)
   std::string model, dtype_name = "bfloat16", peer_logps = "selective", profile;
   int op_table = 0;
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3, warmup = 3;
@@ -168,7 +168,6 @@ int main(int argc, char** argv) {
     std::cerr << "dpo_bench: --steps, --warmup and --pairs must be at least 1\n";
     return 2;
   }
-  tenet::TuneAllocator();
   torch::set_num_threads(threads);
   const std::string tmp = std::filesystem::temp_directory_path() / ("tenet-dpo-bench-" + std::to_string(::getpid()));
   if (model.empty()) {
@@ -255,6 +254,7 @@ int main(int argc, char** argv) {
   json out = {{"bench", "dpo"},
               {"dtype", dtype_name},
               {"threads", threads},
+              {"malloc", tenet::MallocName()},
               {"pairs_per_step", pairs},
               {"prompt_len", prompt_len},
               {"completion_len", completion_len},

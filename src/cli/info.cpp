@@ -1,4 +1,4 @@
-// `tenet info`: the build, the numeric runtime (threads, BLAS, CPU features) and, with --model,
+// `tenet info`: the build, the numeric runtime (threads, BLAS, malloc, CPU features) and, with --model,
 // a model's architecture, sizes, dtype and memory. JSON on stdout.
 #include <torch/torch.h>
 
@@ -30,6 +30,7 @@ nlohmann::json RuntimeJson() {
       {"cores", std::thread::hardware_concurrency()},
       {"threads", torch::get_num_threads()},
       {"mkldnn", at::hasMKLDNN()},
+      {"malloc", MallocName()},
       {"blas",
        {{"vendor", blas.vendor}, {"library", blas.library}, {"config", blas.config}, {"core", blas.core},
         {"OPENBLAS_CORETYPE", blas.coretype_env.empty() ? nlohmann::json(nullptr) : nlohmann::json(blas.coretype_env)}}},

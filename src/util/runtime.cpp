@@ -58,8 +58,25 @@ CpuFeatures DetectCpu() {
   return f;
 }
 
+std::string MallocName() {
+  void* fn = dlsym(RTLD_DEFAULT, "malloc");
+  Dl_info dl;
+  if (fn == nullptr || dladdr(fn, &dl) == 0 || dl.dli_fname == nullptr) return "unknown";
+  const std::string file = dl.dli_fname;
+  if (file.find("tcmalloc") != std::string::npos) {
+    using VersionFn = const char* (*)(int*, int*, const char**);
+    auto version = reinterpret_cast<VersionFn>(dlsym(RTLD_DEFAULT, "tc_version"));
+    int major = 0, minor = 0;
+    const char* patch = nullptr;
+    return version != nullptr ? std::string("tcmalloc (") + version(&major, &minor, &patch) + ")" : "tcmalloc";
+  }
+  if (file.find("libc.so") != std::string::npos) return "glibc";
+  return file.substr(file.find_last_of('/') + 1);
+}
+
 void TuneAllocator() {
 #if defined(__GLIBC__)
+  if (MallocName().rfind("tcmalloc", 0) == 0) return;  // glibc's knobs; tcmalloc ignores them anyway
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
   mallopt(M_TOP_PAD, 64 * 1024 * 1024);

@@ -85,6 +85,11 @@ TEST_F(Cli, InfoReportsRuntimeAndModel) {
   json j = json::parse(r.out);
   EXPECT_EQ(j["threads"], 1);
   EXPECT_TRUE(j["blas"].contains("vendor"));
+#if defined(TENET_HAVE_TCMALLOC)
+  EXPECT_EQ(j["malloc"].get<std::string>().rfind("tcmalloc", 0), 0u) << j["malloc"];
+#else
+  EXPECT_EQ(j["malloc"], "glibc");
+#endif
   EXPECT_EQ(j["model"]["layers"], 2);
   EXPECT_EQ(j["model"]["kv_heads"], 2);
   EXPECT_EQ(j["model"]["kv_cache_bytes_per_token"], 2 * 2 * 2 * 16 * 4);
