@@ -100,6 +100,26 @@ TEST(AttentionTest, KeptAndRecomputedProbabilitiesGiveTheSameGradients) {
   for (size_t j = 0; j < 3; ++j) EXPECT_TRUE(torch::allclose(grads[0][j], grads[1][j], 1e-5, 1e-6)) << j;
 }
 
+// The layers of a forward share one mask and the kernel reuses what it read from it; a mask edited
+// in place, or a new mask in the same memory, must be read again.
+TEST(AttentionTest, ReusedMaskMemoryIsReadAgainWhenItChanges) {
+  // 4 query heads per kv head: two query blocks of 100 positions, so the mask decides which keys
+  // the first block reads.
+  torch::manual_seed(11);
+  const int64_t T = 200;
+  auto q = torch::randn({2, 8, T, 16}), k = torch::randn({2, 2, T, 16}), v = torch::randn({2, 2, T, 16});
+  auto causal = (torch::arange(T).view({1, 1, T}) <= torch::arange(T).view({1, T, 1})).expand({2, T, T});
+  auto bias = torch::zeros({2, T, T}).masked_fill(causal.logical_not(), kLowest);
+  auto want = [&] { return Reference(q.to(torch::kFloat64), k.to(torch::kFloat64), v.to(torch::kFloat64), bias.to(torch::kFloat64), 0.25); };
+  EXPECT_LT(RelErr(attention::Attend(q, k, v, bias, 0.25), want()), 1e-5);
+  // Every query now sees all keys: the causal extents read before would drop most of them.
+  bias.zero_();
+  EXPECT_LT(RelErr(attention::Attend(q, k, v, bias, 0.25), want()), 1e-5);
+  // Back to causal through a copy into the same memory (same storage, new version).
+  bias.copy_(torch::zeros({2, T, T}).masked_fill(causal.logical_not(), kLowest));
+  EXPECT_LT(RelErr(attention::Attend(q, k, v, bias, 0.25), want()), 1e-5);
+}
+
 TEST(AttentionTest, Bf16StaysWithinRoundingOfTheExactResult) {
   // bf16 rounds q k^T, the probabilities and dS to 8 bits of mantissa, as the eager bf16 chain does.
   Check({2, 4, 2, 16, 16, 32}, torch::kBFloat16, 3e-2, /*masked_row=*/false);
