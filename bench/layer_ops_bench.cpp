@@ -1,7 +1,8 @@
 // layer_ops_bench: the fused per-layer kernels of training (RMSNorm, SwiGLU, RoPE to heads, LoRA
 // linear) against the eager LibTorch chains they replaced, forward + backward, on the DPO bench's
 // shapes by default (1024 tokens, hidden 512, MLP 1536, 8 heads of 64, LoRA r 8, bf16). Best of
-// --iters, milliseconds, one JSON object.
+// --iters, milliseconds, one JSON object. The LoRA linear is also timed with its adapter off: the
+// base GEMMs alone.
 //
 //   build/bench/layer_ops_bench [--tokens 1024] [--dtype bfloat16|float32] [--threads 2] [--iters 30]
 #include <torch/torch.h>
@@ -91,13 +92,16 @@ int main(int argc, char** argv) {
     return y + delta.to(dt);
   }, gf, {xl, a, b});
   const double lora_fused = Time(iters, [&] { return lin.forward(xl); }, gf, {xl, lin.lora_a(), lin.lora_b()});
+  lin.set_lora_enabled(false);
+  const double lora_base = Time(iters, [&] { return lin.forward(xl); }, gf, {xl});
+  lin.set_lora_enabled(true);
   std::printf("{\"bench\": \"layer_ops\", \"dtype\": \"%s\", \"tokens\": %lld, \"threads\": %d,\n"
               " \"forward_backward_ms\": {\n"
               "  \"rms_norm\": {\"eager\": %.3f, \"tenet\": %.3f},\n"
               "  \"swiglu\": {\"eager\": %.3f, \"tenet\": %.3f},\n"
               "  \"rope_to_heads\": {\"eager\": %.3f, \"tenet\": %.3f},\n"
-              "  \"lora_linear\": {\"eager\": %.3f, \"tenet\": %.3f}}}\n",
+              "  \"lora_linear\": {\"eager\": %.3f, \"tenet\": %.3f, \"base_alone\": %.3f}}}\n",
               dtype_name.c_str(), static_cast<long long>(N), threads, norm_eager, norm_fused, glu_eager, glu_fused, rope_eager,
-              rope_fused, lora_eager, lora_fused);
+              rope_fused, lora_eager, lora_fused, lora_base);
   return 0;
 }
