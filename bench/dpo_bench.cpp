@@ -6,7 +6,8 @@
 // Defaults are the issue's: 4 pairs per step, prompt 128, completions 64, LoRA r 8 (alpha 16) on
 // all linear layers, 2 threads, bf16 base. Random token ids, seeded; the trainer is the real one
 // (tenet::Trainer with the DPO objective, run folder in a temp dir, no evaluation, checkpoint only at the end).
-// Prints one JSON object.
+// Prints one JSON object. With --peer-runs 2 the peer runs before and after Tenet and its steps are
+// pooled, so a drift of the machine's speed during the run lands on both sides of the ratio.
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
 #include "bench_util.h"
@@ -131,12 +133,38 @@ void PrintOpTable(const torch::autograd::profiler::thread_event_lists& lists, in
   }
 }
 
+// One peer result from its runs: the first run's fields, with step_seconds pooled over all runs,
+// pairs_per_s from their mean, the largest peak RSS, and each run's pairs/s under "runs" when there
+// are two. Empty if any run failed.
+std::optional<json> PoolPeerRuns(const std::vector<std::optional<json>>& runs, int64_t pairs) {
+  if (runs.empty()) return std::nullopt;
+  for (const auto& r : runs)
+    if (!r || !r->contains("step_seconds") || !r->contains("pairs_per_s")) return std::nullopt;
+  if (runs.size() == 1) return runs[0];
+  json pooled = *runs[0];
+  std::vector<double> steps;
+  json each = json::array();
+  double rss = 0;
+  for (const auto& r : runs) {
+    for (double v : (*r)["step_seconds"].get<std::vector<double>>()) steps.push_back(v);
+    each.push_back((*r)["pairs_per_s"]);
+    if (r->contains("peak_rss_mib")) rss = std::max(rss, (*r)["peak_rss_mib"].get<double>());
+  }
+  double total = 0;
+  for (double v : steps) total += v;
+  pooled["step_seconds"] = steps;
+  pooled["pairs_per_s"] = static_cast<double>(pairs) * static_cast<double>(steps.size()) / total;
+  pooled["peak_rss_mib"] = rss;
+  pooled["runs_pairs_per_s"] = each;
+  return pooled;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   tenet::TuneAllocator();  // as the tenet binary does at startup (a no-op under tcmalloc)
   std::string model, dtype_name = "bfloat16", peer_logps = "selective", profile;
-  int op_table = 0;
+  int op_table = 0, peer_runs = 1;
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3, warmup = 3;
   int threads = 2;
   bool peer = true, precompute_ref = false, checkpointing = false;
@@ -154,18 +182,23 @@ int main(int argc, char** argv) {
     else if (k == "--threads") threads = std::stoi(next());
     else if (k == "--peer-logps") peer_logps = next();
     else if (k == "--no-peer") peer = false;
+    else if (k == "--peer-runs") peer_runs = std::stoi(next());
     else if (k == "--profile") profile = next();
     else if (k == "--op-table") op_table = std::stoi(next());
     else if (k == "--precompute-ref") precompute_ref = true;
     else if (k == "--gradient-checkpointing") checkpointing = true;
     else {
       std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
-                   " [--lora-r 8] [--steps 3] [--warmup 3] [--threads 2] [--peer-logps selective|classic] [--precompute-ref] [--gradient-checkpointing] [--no-peer] [--profile trace.json] [--op-table ROWS]\n";
+                   " [--lora-r 8] [--steps 3] [--warmup 3] [--threads 2] [--peer-logps selective|classic] [--peer-runs 1|2] [--precompute-ref] [--gradient-checkpointing] [--no-peer] [--profile trace.json] [--op-table ROWS]\n";
       return 2;
     }
   }
   if (steps < 1 || warmup < 1 || pairs < 1) {
     std::cerr << "dpo_bench: --steps, --warmup and --pairs must be at least 1\n";
+    return 2;
+  }
+  if (peer_runs != 1 && peer_runs != 2) {
+    std::cerr << "dpo_bench: --peer-runs must be 1 (after Tenet) or 2 (before and after)\n";
     return 2;
   }
   torch::set_num_threads(threads);
@@ -219,6 +252,14 @@ int main(int argc, char** argv) {
   Check(trainable.status());
   auto trainer = tenet::Trainer::Create(m, std::move(*trainable), tenet::MakeDpoObjective(data, {}, dpo), o, tmp + "/run", json::object(), false);
   Check(trainer.status());
+  const std::string peer_cmd = "/usr/bin/python3 " + std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/dpo_peer.py --model " + model +
+                               " --dtype " + dtype_name + " --threads " + std::to_string(threads) + " --pairs-per-step " +
+                               std::to_string(pairs) + " --prompt-len " + std::to_string(prompt_len) + " --completion-len " +
+                               std::to_string(completion_len) + " --lora-r " + std::to_string(lora_r) + " --lora-alpha " +
+                               std::to_string(2 * lora_r) + " --steps " + std::to_string(steps) + " --warmup " +
+                               std::to_string(warmup) + " --logps " + peer_logps;
+  std::vector<std::optional<json>> peer_results;
+  if (peer && peer_runs == 2) peer_results.push_back(tenet::bench::RunPeer(peer_cmd));
   std::vector<double> stamps;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;  // op-level chrome trace of the steps
   if (!profile.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
@@ -273,13 +314,8 @@ int main(int argc, char** argv) {
               {"gemm_gflop_per_s", gemm / 1e9},
               {"fraction_of_gemm", flops / seconds_per_step / gemm}};
   if (peer) {
-    const std::string cmd = "/usr/bin/python3 " + std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/dpo_peer.py --model " + model +
-                            " --dtype " + dtype_name + " --threads " + std::to_string(threads) + " --pairs-per-step " +
-                            std::to_string(pairs) + " --prompt-len " + std::to_string(prompt_len) + " --completion-len " +
-                            std::to_string(completion_len) + " --lora-r " + std::to_string(lora_r) + " --lora-alpha " +
-                            std::to_string(2 * lora_r) + " --steps " + std::to_string(steps) + " --warmup " + std::to_string(warmup) +
-                            " --logps " + peer_logps;
-    auto p = tenet::bench::RunPeer(cmd);
+    peer_results.push_back(tenet::bench::RunPeer(peer_cmd));
+    std::optional<json> p = PoolPeerRuns(peer_results, pairs);
     if (p) {
       out["peer"] = *p;
       out["speedup"] = (static_cast<double>(pairs) / seconds_per_step) / (*p)["pairs_per_s"].get<double>();
@@ -288,7 +324,7 @@ int main(int argc, char** argv) {
         out["speedup_median_step"] = Median((*p)["step_seconds"].get<std::vector<double>>()) / Median(step_seconds);
       }
     } else {
-      out["peer"] = "failed: " + cmd;
+      out["peer"] = "failed: " + peer_cmd;
     }
   }
   std::error_code ec;
