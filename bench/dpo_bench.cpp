@@ -134,8 +134,8 @@ void PrintOpTable(const torch::autograd::profiler::thread_event_lists& lists, in
 }
 
 // One peer result from its runs: the first run's fields, with step_seconds pooled over all runs,
-// pairs_per_s from their mean, the largest peak RSS, and each run's pairs/s under "runs" when there
-// are two. Empty if any run failed.
+// pairs_per_s from their mean, the largest peak RSS, and each run's pairs/s under
+// "runs_pairs_per_s" when there are two. Empty if any run failed.
 std::optional<json> PoolPeerRuns(const std::vector<std::optional<json>>& runs, int64_t pairs) {
   if (runs.empty()) return std::nullopt;
   for (const auto& r : runs)

@@ -156,9 +156,6 @@ int64_t QueryBlock(int64_t T, int64_t G) {
   return (T + blocks - 1) / blocks;
 }
 
-// For each (batch row, query block): how many leading keys the block needs. Keys after every
-// query's last visible key have probability exactly 0 and are skipped (about half of the work
-// under a causal mask). A block with a row that sees no key keeps all S (HF's uniform row).
 // One past the row's last visible key (0 when it sees none). Masked tails are skipped 16 keys at a
 // time with a branch-free test the compiler vectorizes.
 int64_t RowEnd(const float* row, int64_t S) {
@@ -173,6 +170,9 @@ int64_t RowEnd(const float* row, int64_t S) {
   return end;
 }
 
+// For each (batch row, query block): how many leading keys the block needs. Keys after every
+// query's last visible key have probability exactly 0 and are skipped (about half of the work
+// under a causal mask). A block with a row that sees no key keeps all S (HF's uniform row).
 std::vector<int64_t> KeyExtents(const torch::Tensor& bias, int64_t T, int64_t S, int64_t block) {
   const int64_t B = bias.size(0), blocks = (T + block - 1) / block;
   const float* p = bias.data_ptr<float>();

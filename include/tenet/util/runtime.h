@@ -30,10 +30,10 @@ std::string MallocName();
 // With glibc's malloc (builds without tcmalloc): keeps large tensor buffers in glibc's heap instead
 // of a fresh mmap per allocation. By default glibc serves blocks above a (dynamic) threshold with
 // mmap and returns them with munmap, so every multi-megabyte activation of every forward pass is
-// page-faulted and zeroed again: measured 30% of a bf16 forward on the bench preset. Raises the mmap threshold to 32 MiB (glibc's maximum),
-// keeps up to 1 GiB of freed memory instead of trimming it, and pads heap growth by 64 MiB. Call
-// once at startup, before threads allocate. No-op under tcmalloc and on non-glibc platforms; safe
-// to call twice.
+// page-faulted and zeroed again: measured 30% of a bf16 forward on the bench preset. Raises the
+// mmap threshold to 32 MiB (glibc's maximum), keeps up to 1 GiB of freed memory instead of
+// trimming it, and pads heap growth by 64 MiB. Call once at startup, before threads allocate.
+// No-op under tcmalloc and on non-glibc platforms; safe to call twice.
 void TuneAllocator();
 
 // Parses a byte size: "1048576", "512KB", "500MB", "2GB", "1.5GiB" (KB/MB/GB are powers of 1000,
