@@ -9,6 +9,7 @@
 
 #include "tenet/cli/commands.h"
 #include "tenet/model/llama.h"
+#include "tenet/model/packed_gemm.h"
 #include "tenet/util/runtime.h"
 
 namespace tenet::cli {
@@ -31,6 +32,7 @@ nlohmann::json RuntimeJson() {
       {"threads", torch::get_num_threads()},
       {"mkldnn", at::hasMKLDNN()},
       {"malloc", MallocName()},
+      {"packed_weights", packed_gemm::Built()},  // frozen bf16 weights packed for oneDNN (--no-packed-weights)
       {"blas",
        {{"vendor", blas.vendor}, {"library", blas.library}, {"config", blas.config}, {"core", blas.core},
         {"OPENBLAS_CORETYPE", blas.coretype_env.empty() ? nlohmann::json(nullptr) : nlohmann::json(blas.coretype_env)}}},

@@ -17,6 +17,7 @@
 #include "tenet/util/exp_sum.h"
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
+#include "tenet/model/packed_gemm.h"
 #include "scratch.h"
 #include "tensor_rows.h"
 
@@ -179,7 +180,8 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     for (int64_t s = 0; s < N; s += chunk) {
       const int64_t len = std::min(chunk, N - s);
       torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : chunk_logits.Get({len, V}, head.scalar_type());  // (len, V)
-      at::mm_out(logits, hidden.narrow(0, s, len), head.t());  // narrow rows of a contiguous tensor: contiguous
+      const torch::Tensor rows = hidden.narrow(0, s, len);  // narrow rows of a contiguous tensor: contiguous
+      if (!packed_gemm::MatmulWt(rows, head, logits)) at::mm_out(logits, rows, head.t());
       if (keep_logits) {
         KeepRows(all, s, len, tgt, logp_p, sum_exp.data_ptr<float>(), row_sums.data(), &hits);
         continue;
@@ -214,7 +216,11 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     // result (d hidden) or to the hidden rows (d head, full fine-tuning only).
     const torch::Tensor row_scale = (-grads[0].to(torch::kFloat32) / sum_exp).unsqueeze(1);  // (N, 1)
     torch::Tensor d_hidden, d_head;
-    if (ctx->needs_input_grad(0)) d_hidden = (torch::mm(all, head).to(torch::kFloat32) * row_scale).to(hidden.scalar_type());
+    if (ctx->needs_input_grad(0)) {
+      torch::Tensor product = torch::empty({all.size(0), head.size(1)}, torch::kFloat32);  // (N, C)
+      if (!packed_gemm::MatmulW(all, head, product)) product = torch::mm(all, head).to(torch::kFloat32);
+      d_hidden = (product * row_scale).to(hidden.scalar_type());
+    }
     if (ctx->needs_input_grad(1)) d_head = torch::mm(all.t(), (hidden.to(torch::kFloat32) * row_scale).to(hidden.scalar_type()));
     return {d_hidden, d_head, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }

@@ -1,8 +1,16 @@
 // Linear + LoRA. See tenet/model/linear.h.
 #include "tenet/model/linear.h"
 
+#include "tenet/model/packed_gemm.h"
+
 namespace tenet {
 namespace {
+
+// x (N, I) W^T -> (N, O), through the packed weight where that path applies.
+torch::Tensor BaseProduct(const torch::Tensor& x, const torch::Tensor& weight) {
+  torch::Tensor y = torch::empty({x.size(0), weight.size(0)}, x.options());
+  return packed_gemm::MatmulWt(x, weight, y) ? y : torch::mm(x, weight.t());
+}
 
 // y = x W^T + scale * (dropout(x) A^T) B^T as one autograd node (Hu et al. 2021).
 //
@@ -31,7 +39,7 @@ class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
       h = x2 * keep;
     }
     const torch::Tensor u = torch::mm(h, ac.t());                // (N, R)
-    torch::Tensor y = torch::mm(x2, weight.t());                 // (N, O)
+    torch::Tensor y = BaseProduct(x2, weight);                   // (N, O)
     y.addmm_(u, bs.t());
     ctx->save_for_backward({h, u, ac, bs, weight});
     if (keep.defined()) ctx->saved_data["keep"] = keep;
@@ -51,7 +59,8 @@ class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
     const torch::Tensor v = torch::mm(gy, bs);                                               // (N, R)
     torch::Tensor gx;
     if (ctx->needs_input_grad(0)) {
-      gx = torch::mm(gy, weight);  // (N, I)
+      gx = torch::empty({gy.size(0), I}, gy.options());  // (N, I)
+      if (!packed_gemm::MatmulW(gy, weight, gx)) gx = torch::mm(gy, weight);
       if (keep.defined()) gx.add_(torch::mm(v, ac) * keep);
       else gx.addmm_(v, ac);
       std::vector<int64_t> shape = grads[0].sizes().vec();
@@ -75,7 +84,16 @@ Linear::Linear(torch::Tensor weight, torch::Tensor bias) {
 }
 
 torch::Tensor Linear::forward(const torch::Tensor& x) {
-  if (!lora_a_.defined() || !lora_enabled_) return torch::linear(x, weight_, bias_);
+  if (!lora_a_.defined()) return torch::linear(x, weight_, bias_);
+  if (!lora_enabled_) {
+    // The DPO reference (an adapter switched off) also goes through the packed weight; plain
+    // inference without an adapter keeps LibTorch's linear.
+    if (weight_.requires_grad() || !packed_gemm::Enabled()) return torch::linear(x, weight_, bias_);
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = out_features();
+    torch::Tensor y = BaseProduct(x.reshape({-1, in_features()}).contiguous(), weight_).view(shape);
+    return bias_.defined() ? y + bias_ : y;
+  }
   if (!weight_.requires_grad() && !(bias_.defined() && bias_.requires_grad())) {
     torch::Tensor y = LoraLinearFn::apply(x, lora_a_, lora_b_, weight_, lora_scale_, is_training() ? lora_dropout_ : 0.0);
     return bias_.defined() ? y + bias_ : y;

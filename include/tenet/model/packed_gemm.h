@@ -1,0 +1,42 @@
+// Products with a frozen bf16 weight, through oneDNN's matmul on a copy of
+// the weight laid out once in the kernel's own blocked format.
+//
+// LibTorch's mm hands oneDNN the weight as stored, and oneDNN's bf16 brgemm then reformats every
+// block of it (pairs of K interleaved for vdpbf16ps) inside every call. A frozen weight can be
+// reformatted once. At the DPO bench's shapes on the 2-core Zen 4 VM (docs/benchmarks.md) that took
+// the output head's backward from 391 to 444 GFLOP/s, its forward from 403 to 429 and the layers'
+// products from about 440 to 460.
+//
+// The packed copies cost memory: one copy of a weight per orientation used (x W^T in forwards,
+// g W in backwards), so a training step keeps up to two extra copies of every frozen bf16 weight
+// it multiplies. They are kept per weight, keyed by its storage (held weakly) and version counter:
+// a weight edited in place is packed again, and the copies of freed weights are dropped the next
+// time a weight is packed (or by Clear()). SetEnabled(false) turns the whole path off.
+//
+// Shape legend: M rows, O out features, I in features; W (O, I).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace tenet::packed_gemm {
+
+// Whether this build has oneDNN's API (CMake option TENET_ONEDNN, Debian's libdnnl-dev).
+bool Built();
+// On by default where built. Off: every call below returns false.
+void SetEnabled(bool enabled);
+bool Enabled();
+
+// y (M, O) = x (M, I) W^T, written into `out` (contiguous (M, O), bf16 or fp32); with `accumulate`,
+// added to what `out` holds. Returns false, having done nothing, when this path does not apply: not
+// built or disabled, W or x not a bf16 CPU matrix, W not contiguous.
+bool MatmulWt(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out, bool accumulate = false);
+// g (M, O) W -> out (M, I); as MatmulWt.
+bool MatmulW(const torch::Tensor& g, const torch::Tensor& w, torch::Tensor& out, bool accumulate = false);
+
+// Bytes held by packed copies now; Clear() drops them all.
+int64_t PackedBytes();
+void Clear();
+
+}  // namespace tenet::packed_gemm
