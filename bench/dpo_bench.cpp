@@ -185,6 +185,7 @@ int main(int argc, char** argv) {
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3, warmup = 3;
   int threads = 2;
   bool peer = true, precompute_ref = false, checkpointing = false;
+  std::string packed_mode = "auto";  // as tenet train's --packed-weights
   for (tenet::bench::FlagWalker flags("dpo_bench", argc, argv); flags.Next();) {
     const std::string& k = flags.flag();
     auto next = [&] { return flags.Value(); };
@@ -204,10 +205,10 @@ int main(int argc, char** argv) {
     else if (k == "--op-table") op_table = std::stoi(next());
     else if (k == "--precompute-ref") precompute_ref = true;
     else if (k == "--gradient-checkpointing") checkpointing = true;
-    else if (k == "--no-packed-weights") tenet::packed_gemm::SetEnabled(false);
+    else if (k == "--packed-weights") packed_mode = next();
     else {
       std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
-                   " [--lora-r 8] [--steps 3] [--warmup 3] [--threads 2] [--peer-logps selective|classic] [--peer-runs 1|2] [--precompute-ref] [--gradient-checkpointing] [--no-packed-weights] [--no-peer] [--profile trace.json] [--op-table ROWS]\n";
+                   " [--lora-r 8] [--steps 3] [--warmup 3] [--threads 2] [--peer-logps selective|classic] [--peer-runs 1|2] [--precompute-ref] [--gradient-checkpointing] [--packed-weights auto|on|off] [--no-peer] [--profile trace.json] [--op-table ROWS]\n";
       return 2;
     }
   }
@@ -219,6 +220,12 @@ int main(int argc, char** argv) {
     std::cerr << "dpo_bench: --peer-runs must be 1 (after Tenet) or 2 (before and after)\n";
     return 2;
   }
+  const tenet::Result<bool> packed = tenet::packed_gemm::WantPacked(packed_mode, checkpointing);
+  if (!packed.ok()) {
+    std::cerr << "dpo_bench: " << packed.status().message() << "\n";
+    return 2;
+  }
+  tenet::packed_gemm::SetEnabled(*packed);
   torch::set_num_threads(threads);
   const std::string tmp = std::filesystem::temp_directory_path() / ("tenet-dpo-bench-" + std::to_string(::getpid()));
   if (model.empty()) {

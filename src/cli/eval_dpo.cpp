@@ -19,7 +19,7 @@ struct EvalArgs {
   double beta = 0.1, label_smoothing = 0, rpo_alpha = 0, simpo_gamma = 0.5;
   bool reference_free = false;
   int64_t batch_pairs = 8, max_length = 1024, max_prompt_length = 0;
-  bool no_packed_weights = false;
+  std::string packed_weights = "auto";
   RuntimeOptions rt;
 };
 
@@ -43,7 +43,8 @@ Status Run(const EvalArgs& a) {
   if (pairs.empty()) return Status::InvalidArgument(a.data, "holds no usable pairs");
   std::cerr << "tenet eval dpo: " << report.Summary() << "\n";
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
-  packed_gemm::SetEnabled(!a.no_packed_weights);
+  TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(a.packed_weights, false));
+  packed_gemm::SetEnabled(packed);
   TENET_ASSIGN_OR_RETURN(json m, EvaluateDpo(*loaded.model, ToTokenizedPairs(pairs), loss, a.batch_pairs));
   json out;
   for (auto& [k, v] : m.items()) out["eval_" + k] = v;
@@ -70,7 +71,9 @@ RunFn AddEvalDpoCommand(CLI::App& sub) {
   sub.add_option("--max-length", a->max_length, "Prompt + completion tokens per side")->capture_default_str();
   sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt");
   sub.add_option("--truncation", a->truncation, "keep-end | keep-start")->capture_default_str();
-  sub.add_flag("--no-packed-weights", a->no_packed_weights, "Multiply by the frozen bf16 weights as stored (no packed copy)");
+  sub.add_option("--packed-weights", a->packed_weights,
+                 "auto | on | off: multiply by a copy of the frozen bf16 weights packed for oneDNN (auto = on)")
+      ->capture_default_str();
   AddRuntimeFlags(sub, &a->rt);
   sub.footer(R"(Output: {"eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",
          "eval_rewards/margins", "eval_logps/chosen", "eval_logps/rejected", "eval_logits/chosen", "eval_logits/rejected", ...}

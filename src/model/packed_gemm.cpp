@@ -8,6 +8,7 @@
 
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <vector>
 #endif
@@ -19,6 +20,13 @@ std::atomic<bool> enabled{true};
 
 void SetEnabled(bool on) { enabled = on; }
 bool Enabled() { return Built() && enabled; }
+
+Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing) {
+  if (mode == "on") return true;
+  if (mode == "off") return false;
+  if (mode == "auto") return !gradient_checkpointing;
+  return Status::InvalidArgument("--packed-weights", "must be auto, on or off, not '" + mode + "'");
+}
 
 #ifndef TENET_HAVE_ONEDNN
 
@@ -62,8 +70,10 @@ struct Packed {
 
 struct State {
   std::mutex mu;
-  // Keyed by W's data pointer and side; the weak storage and version tell a stale entry.
-  std::map<std::pair<const void*, int>, Packed> packed;
+  // Keyed by W's data pointer, side and shape; the weak storage and version tell a stale entry.
+  std::map<std::tuple<const void*, int, int64_t, int64_t>, Packed> packed;
+  // Set when oneDNN has no brgemm bf16 kernel on this CPU (no AVX-512): nothing is packed then.
+  bool unsupported = false;
   // Keyed by M, K, N, dst dtype, accumulate: null where oneDNN offers no brgemm kernel for it.
   std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::shared_ptr<dnnl::matmul>> primitives;
 };
@@ -72,9 +82,10 @@ State& GetState() {
   return *s;
 }
 
-// The packed weights of (w, side), made now when missing or stale. Caller holds the lock.
+// The packed weights of (w, side), made now when missing or stale; null (and s.unsupported set)
+// where this CPU has no brgemm kernel to pack for. Caller holds the lock.
 const memory* PackedFor(State& s, const torch::Tensor& w, Side side) {
-  const auto key = std::make_pair(static_cast<const void*>(w.data_ptr()), static_cast<int>(side));
+  const auto key = std::make_tuple(static_cast<const void*>(w.data_ptr()), static_cast<int>(side), w.size(0), w.size(1));
   const c10::StorageImpl* impl = w.storage().unsafeGetStorageImpl();
   const int64_t version = w.is_inference() ? 0 : static_cast<int64_t>(w._version());
   auto it = s.packed.find(key);
@@ -88,6 +99,10 @@ const memory* PackedFor(State& s, const torch::Tensor& w, Side side) {
   const auto pd = dnnl::matmul::primitive_desc(
       dnnl::matmul::desc(Rows(256, kn[0], kn[0], Dt::bf16), memory::desc(kn, Dt::bf16, Tag::any), Rows(256, kn[1], kn[1], Dt::bf16)),
       Engine());
+  if (std::string(pd.impl_info_str()).rfind("brg", 0) != 0) {
+    s.unsupported = true;
+    return nullptr;
+  }
   Packed p{w.storage().getWeakStorageImpl(), version, memory(pd.weights_desc(), Engine())};
   memory src(plain, Engine(), w.data_ptr());
   dnnl::stream stream(Engine());
@@ -115,7 +130,10 @@ bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tenso
   std::shared_ptr<dnnl::matmul> prim;
   try {
     std::lock_guard<std::mutex> lock(s.mu);
-    weights = *PackedFor(s, w, side);
+    if (s.unsupported) return false;
+    const memory* packed = PackedFor(s, w, side);
+    if (packed == nullptr) return false;
+    weights = *packed;
     const auto key = std::make_tuple(M, K, N, static_cast<int>(out_dt), accumulate);
     auto it = s.primitives.find(key);
     if (it == s.primitives.end()) {

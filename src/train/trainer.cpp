@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "tenet/model/packed_gemm.h"
 #include "tenet/util/file.h"
 
 namespace tenet {
@@ -229,7 +230,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(LlamaForCausalLM& model, std::u
                          {"seed", options.seed},
                          {"save_total_limit", options.save_total_limit},
                          {"train_examples", impl->objective->train_size()},
-                         {"test_examples", impl->objective->test_size()}});
+                         {"test_examples", impl->objective->test_size()},
+                         {"packed_weights", packed_gemm::Enabled()}});
     resolved.update(impl->trainable->Describe());
     TENET_RETURN_IF_ERROR(
         WriteFileAtomic(run_dir + "/config.json", json{{"given", given_config}, {"resolved", resolved}}.dump(2) + "\n"));

@@ -226,10 +226,40 @@ TEST_F(TrainCli, HostileDataIsReportedOrRejectedWithTheLine) {
   EXPECT_NE(r.out.find("1 duplicates dropped"), std::string::npos) << r.out;
 }
 
+// bf16 LoRA training multiplies by packed copies of the frozen weights where the build has them
+// (`tenet info` says): the run records the setting, agrees with --packed-weights off to bf16
+// rounding, and resumes after kill -9 bit for bit on the packed path.
+TEST_F(TrainCli, Bf16RunsOnPackedWeightsAgreeWithMmAndResumeExactly) {
+  auto info = RunCommand(Tenet("info"));
+  ASSERT_EQ(info.exit_code, 0) << info.out;
+  const bool built = json::parse(info.out)["packed_weights"].get<bool>();
+  const std::string args = "--max-steps 16 --save-every 5 --batch-pairs 4 --lr 1e-3";
+  const std::string bf16 = " --dtype bfloat16 --threads 2 ";
+  auto on = RunCommand(Tenet("train dpo --model " + *model_ + " --data " + dir_ + "/prefs.jsonl --out " + dir_ + "/on" + bf16 + args), true);
+  ASSERT_EQ(on.exit_code, 0) << on.out;
+  auto off = RunCommand(Tenet("train dpo --model " + *model_ + " --data " + dir_ + "/prefs.jsonl --out " + dir_ + "/off" + bf16 + args +
+                              " --packed-weights off"), true);
+  ASSERT_EQ(off.exit_code, 0) << off.out;
+  EXPECT_EQ(ReadJson(dir_ + "/on/config.json")["resolved"]["packed_weights"].get<bool>(), built);
+  EXPECT_FALSE(ReadJson(dir_ + "/off/config.json")["resolved"]["packed_weights"].get<bool>());
+  const auto a = Lines(dir_ + "/on/metrics.jsonl"), b = Lines(dir_ + "/off/metrics.jsonl");
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  // The first step's loss (the adapter still zero: log 2 for every pair) and the log-probs.
+  EXPECT_NEAR(a[0]["loss"].get<double>(), b[0]["loss"].get<double>(), 1e-3);
+  EXPECT_NEAR(a[0]["logps/chosen"].get<double>(), b[0]["logps/chosen"].get<double>(), 2e-2 * std::abs(b[0]["logps/chosen"].get<double>()));
+  // Different kernels round differently: identical adapters would mean the packed path was not taken.
+  const std::string adapter = "/adapter/adapter_model.safetensors";
+  if (built) {
+    EXPECT_NE(*ReadFile(dir_ + "/on" + adapter), *ReadFile(dir_ + "/off" + adapter));
+  }
+  ExpectKilledRunResumesLike("dpo --data " + dir_ + "/prefs.jsonl" + bf16 + args, "on", "on2", "adapter/adapter_model.safetensors");
+}
+
 TEST_F(TrainCli, BadFlagsAreUsageErrors) {
   for (const std::string flags : {"--loss simpo2", "--lora-targets q_proj,foo_proj", "--beta 0", "--label-smoothing 0.1 --loss hinge",
                                    "--batch-pairs 0", "--test-fraction 1.5", "--truncation middle", "--schedule wavy",
-                                   "--save-total-limit -1"}) {
+                                   "--save-total-limit -1", "--packed-weights sometimes"}) {
     auto r = RunCommand(Train(dir_ + "/run", flags), true);
     EXPECT_EQ(r.exit_code, 2) << flags << "\n" << r.out;
     EXPECT_NE(r.out.find("tenet: error:"), std::string::npos) << r.out;

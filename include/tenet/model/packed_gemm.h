@@ -19,6 +19,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
+
+#include "tenet/util/status.h"
 
 namespace tenet::packed_gemm {
 
@@ -34,6 +37,10 @@ bool Enabled();
 bool MatmulWt(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out, bool accumulate = false);
 // g (M, O) W -> out (M, I); as MatmulWt.
 bool MatmulW(const torch::Tensor& g, const torch::Tensor& w, torch::Tensor& out, bool accumulate = false);
+
+// The --packed-weights setting of the training and evaluation commands: "on", "off", or "auto",
+// which is on unless gradient checkpointing says memory matters more than speed.
+Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing);
 
 // Bytes held by packed copies now; Clear() drops them all.
 int64_t PackedBytes();
