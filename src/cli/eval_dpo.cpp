@@ -72,7 +72,7 @@ RunFn AddEvalDpoCommand(CLI::App& sub) {
   sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt");
   sub.add_option("--truncation", a->truncation, "keep-end | keep-start")->capture_default_str();
   sub.add_option("--packed-weights", a->packed_weights,
-                 "auto | on | off: multiply by a copy of the frozen bf16 weights packed for oneDNN (auto = on)")
+                 "auto | on | off: multiply by a copy of the frozen weights packed for oneDNN (auto = on)")
       ->capture_default_str();
   AddRuntimeFlags(sub, &a->rt);
   sub.footer(R"(Output: {"eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",

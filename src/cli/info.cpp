@@ -32,7 +32,7 @@ nlohmann::json RuntimeJson() {
       {"threads", torch::get_num_threads()},
       {"mkldnn", at::hasMKLDNN()},
       {"malloc", MallocName()},
-      {"packed_weights", packed_gemm::Built()},  // frozen bf16 weights packed for oneDNN (--no-packed-weights)
+      {"packed_weights", packed_gemm::Built()},  // frozen weights packed for oneDNN (--packed-weights)
       {"blas",
        {{"vendor", blas.vendor}, {"library", blas.library}, {"config", blas.config}, {"core", blas.core},
         {"OPENBLAS_CORETYPE", blas.coretype_env.empty() ? nlohmann::json(nullptr) : nlohmann::json(blas.coretype_env)}}},

@@ -245,7 +245,7 @@ void AddCommonFlags(CLI::App& sub, TrainArgs* a) {
   sub.add_flag("--gradient-checkpointing", a->gradient_checkpointing,
                "Recompute layer activations in the backward pass: less memory on long sequences, ~1 more forward");
   sub.add_option("--packed-weights", a->packed_weights,
-                 "auto | on | off: multiply by copies of the frozen bf16 weights packed for oneDNN (~6% faster "
+                 "auto | on | off: multiply by copies of the frozen weights packed for oneDNN (6-27% faster "
                  "steps for up to two extra copies of them); auto = on unless --gradient-checkpointing")
       ->capture_default_str();
   sub.add_option("--save-every", a->save_every, "Checkpoint every N steps (default: each epoch)");

@@ -54,9 +54,11 @@ const dnnl::engine& Engine() {
 }
 
 // The weights operand (K, N) of a side, over W (O, I) as stored.
+Dt DtypeOf(const torch::Tensor& t) { return t.scalar_type() == torch::kFloat32 ? Dt::f32 : Dt::bf16; }
+
 memory::desc PlainWeights(const torch::Tensor& w, Side side) {
   const int64_t O = w.size(0), I = w.size(1);
-  return side == Side::kWt ? memory::desc({I, O}, Dt::bf16, Tag::ba) : memory::desc({O, I}, Dt::bf16, Tag::ab);
+  return side == Side::kWt ? memory::desc({I, O}, DtypeOf(w), Tag::ba) : memory::desc({O, I}, DtypeOf(w), Tag::ab);
 }
 
 // A (rows, cols) row-major matrix with row stride ld.
@@ -72,10 +74,10 @@ struct State {
   std::mutex mu;
   // Keyed by W's data pointer, side and shape; the weak storage and version tell a stale entry.
   std::map<std::tuple<const void*, int, int64_t, int64_t>, Packed> packed;
-  // Set when oneDNN has no brgemm bf16 kernel on this CPU (no AVX-512): nothing is packed then.
+  // Set when oneDNN has no brgemm kernel on this CPU (no AVX-512): nothing is packed then.
   bool unsupported = false;
-  // Keyed by M, K, N, dst dtype, accumulate: null where oneDNN offers no brgemm kernel for it.
-  std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::shared_ptr<dnnl::matmul>> primitives;
+  // Keyed by M, K, N, src and dst dtypes, accumulate: null where oneDNN offers no brgemm kernel for it.
+  std::map<std::tuple<int64_t, int64_t, int64_t, int, int, bool>, std::shared_ptr<dnnl::matmul>> primitives;
 };
 State& GetState() {
   static State* s = new State;  // never destroyed: used from autograd threads until exit
@@ -97,7 +99,7 @@ const memory* PackedFor(State& s, const torch::Tensor& w, Side side) {
   const memory::desc plain = PlainWeights(w, side);
   const memory::dims& kn = plain.dims();
   const auto pd = dnnl::matmul::primitive_desc(
-      dnnl::matmul::desc(Rows(256, kn[0], kn[0], Dt::bf16), memory::desc(kn, Dt::bf16, Tag::any), Rows(256, kn[1], kn[1], Dt::bf16)),
+      dnnl::matmul::desc(Rows(256, kn[0], kn[0], DtypeOf(w)), memory::desc(kn, DtypeOf(w), Tag::any), Rows(256, kn[1], kn[1], DtypeOf(w))),
       Engine());
   if (std::string(pd.impl_info_str()).rfind("brg", 0) != 0) {
     s.unsupported = true;
@@ -114,9 +116,11 @@ const memory* PackedFor(State& s, const torch::Tensor& w, Side side) {
 bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tensor& out, bool accumulate) {
   if (!Enabled() || w.dim() != 2 || a.dim() != 2 || out.dim() != 2) return false;
   // A trainable weight (full fine-tuning) would be packed again after every optimizer step.
-  if (!w.device().is_cpu() || w.scalar_type() != torch::kBFloat16 || !w.is_contiguous() || w.requires_grad()) return false;
-  if (!a.device().is_cpu() || a.scalar_type() != torch::kBFloat16 || a.stride(1) != 1) return false;
-  if (!out.device().is_cpu() || (out.scalar_type() != torch::kBFloat16 && out.scalar_type() != torch::kFloat32) ||
+  // bf16 (bf16 or fp32 out) or fp32 throughout.
+  const bool bf16 = w.scalar_type() == torch::kBFloat16;
+  if (!w.device().is_cpu() || (!bf16 && w.scalar_type() != torch::kFloat32) || !w.is_contiguous() || w.requires_grad()) return false;
+  if (!a.device().is_cpu() || a.scalar_type() != w.scalar_type() || a.stride(1) != 1) return false;
+  if (!out.device().is_cpu() || (out.scalar_type() != w.scalar_type() && !(bf16 && out.scalar_type() == torch::kFloat32)) ||
       out.stride(1) != 1) {
     return false;
   }
@@ -124,7 +128,7 @@ bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tenso
   TORCH_CHECK(a.size(1) == K && out.size(0) == M && out.size(1) == N, "packed_gemm: shapes do not fit");
   // Few rows (decoding) stay with mm: the packing pays off where each weight block meets many rows.
   if (M < kMinRows || a.stride(0) != K || out.stride(0) != N) return false;
-  const Dt out_dt = out.scalar_type() == torch::kFloat32 ? Dt::f32 : Dt::bf16;
+  const Dt in_dt = DtypeOf(w), out_dt = DtypeOf(out);
   State& s = GetState();
   memory weights;
   std::shared_ptr<dnnl::matmul> prim;
@@ -134,7 +138,7 @@ bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tenso
     const memory* packed = PackedFor(s, w, side);
     if (packed == nullptr) return false;
     weights = *packed;
-    const auto key = std::make_tuple(M, K, N, static_cast<int>(out_dt), accumulate);
+    const auto key = std::make_tuple(M, K, N, static_cast<int>(in_dt), static_cast<int>(out_dt), accumulate);
     auto it = s.primitives.find(key);
     if (it == s.primitives.end()) {
       if (s.primitives.size() >= 512) s.primitives.clear();  // bounded: a new M per call is not a pattern here
@@ -145,7 +149,7 @@ bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tenso
         attr.set_post_ops(ops);
       }
       const auto pd = dnnl::matmul::primitive_desc(
-          dnnl::matmul::desc(Rows(M, K, K, Dt::bf16), weights.get_desc(), Rows(M, N, N, out_dt)), attr, Engine());
+          dnnl::matmul::desc(Rows(M, K, K, in_dt), weights.get_desc(), Rows(M, N, N, out_dt)), attr, Engine());
       // Only the brgemm kernels are the point; anything else (a reference kernel) goes back to mm.
       const std::string impl = pd.impl_info_str();
       it = s.primitives.emplace(key, impl.rfind("brg", 0) == 0 ? std::make_shared<dnnl::matmul>(pd) : nullptr).first;
@@ -155,7 +159,7 @@ bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tenso
     return false;
   }
   if (prim == nullptr) return false;
-  memory src(Rows(M, K, K, Dt::bf16), Engine(), a.data_ptr());
+  memory src(Rows(M, K, K, in_dt), Engine(), a.data_ptr());
   memory dst(Rows(M, N, N, out_dt), Engine(), out.data_ptr());
   dnnl::stream stream(Engine());
   prim->execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});

@@ -1,5 +1,5 @@
-// Frozen-weight products through oneDNN with packed weights (src/model/packed_gemm.*): against fp64
-// products, the cache's repacking of an edited weight and dropping of freed ones, the cases that
+// Frozen-weight products through oneDNN with packed weights (src/model/packed_gemm.*): bf16 and
+// fp32 against fp64 products, the cache's repacking of an edited weight and dropping of freed ones, the cases that
 // must fall back to mm, and the two users (the LoRA linear, the head's log-probs) with the path on
 // and off. The path needs a build with oneDNN and, to be taken, an AVX-512 BF16 CPU: elsewhere the
 // tests that need it are skipped and the fallback tests still run.
@@ -60,6 +60,17 @@ TEST_F(PackedGemmTest, ProductsMatchFp64InBothOrientationsAndAccumulate) {
   }
 }
 
+TEST_F(PackedGemmTest, Fp32ProductsMatchFp64) {
+  torch::manual_seed(5);
+  const int64_t M = 50, I = 72, O = 40;
+  const torch::Tensor w = torch::randn({O, I}), x = torch::randn({M, I}), g = torch::randn({M, O});
+  torch::Tensor y = torch::empty({M, O}), gx = torch::empty({M, I});
+  ASSERT_TRUE(packed_gemm::MatmulWt(x, w, y));
+  ASSERT_TRUE(packed_gemm::MatmulW(g, w, gx));
+  EXPECT_LT(RelErr(y, torch::mm(x.to(torch::kFloat64), w.to(torch::kFloat64).t())), 1e-6);
+  EXPECT_LT(RelErr(gx, torch::mm(g.to(torch::kFloat64), w.to(torch::kFloat64))), 1e-6);
+}
+
 TEST_F(PackedGemmTest, AWeightEditedInPlaceIsPackedAgain) {
   torch::manual_seed(2);
   const int64_t M = 40, I = 64, O = 48;
@@ -98,7 +109,10 @@ TEST_F(PackedGemmTest, CasesOutsideThePathAreLeftToMm) {
   torch::Tensor y = torch::empty({40, 48}, torch::kBFloat16);
   torch::Tensor few = torch::empty({8, 48}, torch::kBFloat16);
   EXPECT_FALSE(packed_gemm::MatmulWt(x.narrow(0, 0, 8), w, few)) << "few rows (decoding)";
-  EXPECT_FALSE(packed_gemm::MatmulWt(x.to(torch::kFloat32), w.to(torch::kFloat32), y)) << "fp32";
+  EXPECT_FALSE(packed_gemm::MatmulWt(x.to(torch::kFloat32), w.to(torch::kFloat32), y)) << "fp32 in, bf16 out";
+  EXPECT_FALSE(packed_gemm::MatmulWt(x.to(torch::kFloat32), w, y)) << "mixed inputs";
+  torch::Tensor y64 = torch::empty({40, 48}, torch::kFloat64);
+  EXPECT_FALSE(packed_gemm::MatmulWt(x.to(torch::kFloat64), w.to(torch::kFloat64), y64)) << "fp64";
   EXPECT_FALSE(packed_gemm::MatmulWt(x, w.t().contiguous().t(), y)) << "a non-contiguous weight";
   EXPECT_FALSE(packed_gemm::MatmulWt(x, w.clone().requires_grad_(true), y)) << "a trainable weight";
   torch::Tensor wide = torch::empty({40, 96}, torch::kBFloat16);
