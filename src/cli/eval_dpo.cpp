@@ -8,6 +8,7 @@
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/preferences.h"
 #include "tenet/model/packed_gemm.h"
+#include "tenet/util/runtime.h"
 #include "tenet/train/dpo_objective.h"
 
 namespace tenet::cli {
@@ -43,8 +44,14 @@ Status Run(const EvalArgs& a) {
   if (pairs.empty()) return Status::InvalidArgument(a.data, "holds no usable pairs");
   std::cerr << "tenet eval dpo: " << report.Summary() << "\n";
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
-  TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(a.packed_weights, false));
-  packed_gemm::SetEnabled(packed);
+  {
+    // One packed copy (forward orientation) of the frozen weights.
+    const int64_t copies = loaded.model->num_base_parameters() * static_cast<int64_t>(c10::elementSize(loaded.model->dtype()));
+    std::string why;
+    TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(a.packed_weights, false, copies, AvailableMemoryBytes(), &why));
+    if (!why.empty() && packed_gemm::Built()) std::cerr << "tenet eval dpo: packed weights off: " << why << "\n";
+    packed_gemm::SetEnabled(packed);
+  }
   TENET_ASSIGN_OR_RETURN(json m, EvaluateDpo(*loaded.model, ToTokenizedPairs(pairs), loss, a.batch_pairs));
   json out;
   for (auto& [k, v] : m.items()) out["eval_" + k] = v;
@@ -72,7 +79,9 @@ RunFn AddEvalDpoCommand(CLI::App& sub) {
   sub.add_option("--max-prompt-length", a->max_prompt_length, "Floor for a truncated prompt");
   sub.add_option("--truncation", a->truncation, "keep-end | keep-start")->capture_default_str();
   sub.add_option("--packed-weights", a->packed_weights,
-                 "auto | on | off: multiply by a copy of the frozen weights packed for oneDNN (auto = on)")
+                 "auto | on | off: multiply by a copy of the frozen weights packed for oneDNN (auto: on where "
+                 "the copy takes at most a quarter of the available memory)")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   AddRuntimeFlags(sub, &a->rt);
   sub.footer(R"(Output: {"eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",

@@ -18,6 +18,7 @@
 #include "tenet/train/sft_objective.h"
 #include "tenet/train/trainer.h"
 #include "tenet/util/file.h"
+#include "tenet/util/runtime.h"
 
 namespace tenet::cli {
 namespace {
@@ -58,7 +59,6 @@ std::string Duration(double s) {
 struct Resolved {
   TrainOptions train;
   DpoObjectiveOptions dpo;
-  bool packed_weights = true;
 };
 
 Result<Resolved> ResolveOptions(const TrainArgs& a) {
@@ -70,7 +70,7 @@ Result<Resolved> ResolveOptions(const TrainArgs& a) {
   r.dpo.loss.reference_free = a.reference_free;
   r.dpo.loss.simpo_gamma = a.simpo_gamma;
   r.dpo.precompute_ref = a.precompute_ref;
-  TENET_ASSIGN_OR_RETURN(r.packed_weights, packed_gemm::WantPacked(a.packed_weights, a.gradient_checkpointing));
+  TENET_RETURN_IF_ERROR(packed_gemm::WantPacked(a.packed_weights, a.gradient_checkpointing).status());  // a usage error before loading
   TENET_RETURN_IF_ERROR(ValidateDpoLossOptions(r.dpo.loss));
   TrainOptions& o = r.train;
   o.learning_rate = a.lr;
@@ -178,7 +178,15 @@ Status Run(TrainArgs a, const Resolved& o) {
 
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
   loaded.model->SetGradientCheckpointing(a.gradient_checkpointing);
-  packed_gemm::SetEnabled(o.packed_weights);
+  {
+    // Up to two packed copies (forward and backward orientation) of the frozen weights.
+    const int64_t copies = 2 * loaded.model->num_base_parameters() * static_cast<int64_t>(c10::elementSize(loaded.model->dtype()));
+    std::string why;
+    TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(a.packed_weights, a.gradient_checkpointing, copies,
+                                                                AvailableMemoryBytes(), &why));
+    if (!why.empty() && packed_gemm::Built()) std::cerr << who << ": packed weights off: " << why << " (--packed-weights on forces them)\n";
+    packed_gemm::SetEnabled(packed);
+  }
   std::unique_ptr<Trainable> trainable;
   if (a.full) {
     TENET_ASSIGN_OR_RETURN(trainable, MakeFullTrainable(*loaded.model, a.model));
@@ -246,7 +254,9 @@ void AddCommonFlags(CLI::App& sub, TrainArgs* a) {
                "Recompute layer activations in the backward pass: less memory on long sequences, ~1 more forward");
   sub.add_option("--packed-weights", a->packed_weights,
                  "auto | on | off: multiply by copies of the frozen weights packed for oneDNN (6-27% faster "
-                 "steps for up to two extra copies of them); auto = on unless --gradient-checkpointing")
+                 "steps for up to two extra copies of them); auto: on unless --gradient-checkpointing or the "
+                 "copies would take over a quarter of the available memory")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   sub.add_option("--save-every", a->save_every, "Checkpoint every N steps (default: each epoch)");
   sub.add_option("--save-total-limit", a->save_total_limit, "Keep only the newest N checkpoints (default: all)");

@@ -21,11 +21,22 @@ std::atomic<bool> enabled{true};
 void SetEnabled(bool on) { enabled = on; }
 bool Enabled() { return Built() && enabled; }
 
-Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing) {
+Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing, int64_t copy_bytes, int64_t available_bytes,
+                        std::string* why) {
+  if (why != nullptr) why->clear();
   if (mode == "on") return true;
   if (mode == "off") return false;
-  if (mode == "auto") return !gradient_checkpointing;
-  return Status::InvalidArgument("--packed-weights", "must be auto, on or off, not '" + mode + "'");
+  if (mode != "auto") return Status::InvalidArgument("--packed-weights", "must be auto, on or off, not '" + mode + "'");
+  auto gib = [](int64_t b) { return std::to_string(static_cast<double>(b) / (1 << 30)).substr(0, 4) + " GiB"; };
+  std::string reason;
+  if (gradient_checkpointing) {
+    reason = "gradient checkpointing asks for memory over speed";
+  } else if (available_bytes >= 0 && copy_bytes > available_bytes / 4) {
+    reason = "the packed copies (up to " + gib(copy_bytes) + ") would take over a quarter of the " + gib(available_bytes) +
+             " available";
+  }
+  if (why != nullptr) *why = reason;
+  return reason.empty();
 }
 
 #ifndef TENET_HAVE_ONEDNN

@@ -58,6 +58,17 @@ CpuFeatures DetectCpu() {
   return f;
 }
 
+int64_t AvailableMemoryBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  int64_t kb = 0;
+  while (in >> key >> kb) {
+    std::getline(in, unit);  // " kB"
+    if (key == "MemAvailable:") return kb * 1024;
+  }
+  return -1;
+}
+
 std::string MallocName() {
   void* fn = dlsym(RTLD_DEFAULT, "malloc");
   Dl_info dl;

@@ -184,5 +184,23 @@ TEST_F(PackedGemmTest, HeadLogProbsStayWithinBf16OfFp64) {
   EXPECT_LT(RelErr(hidden.grad(), h64.grad()), 3e-2);
 }
 
+// The --packed-weights rule (no oneDNN needed).
+TEST(PackedGemmMode, AutoIsOnUnlessCheckpointingOrTheCopiesCrowdMemory) {
+  std::string why;
+  EXPECT_TRUE(*packed_gemm::WantPacked("auto", false, 1 << 20, int64_t{8} << 30, &why));
+  EXPECT_TRUE(why.empty()) << why;
+  EXPECT_TRUE(*packed_gemm::WantPacked("auto", false, int64_t{1} << 30, -1, &why)) << "memory unknown: not checked";
+  EXPECT_FALSE(*packed_gemm::WantPacked("auto", true, 1 << 20, int64_t{8} << 30, &why));
+  EXPECT_NE(why.find("checkpointing"), std::string::npos) << why;
+  EXPECT_TRUE(*packed_gemm::WantPacked("auto", false, int64_t{2} << 30, int64_t{8} << 30, &why)) << "exactly a quarter";
+  EXPECT_FALSE(*packed_gemm::WantPacked("auto", false, (int64_t{2} << 30) + 1, int64_t{8} << 30, &why));
+  EXPECT_NE(why.find("quarter of the 8.00 GiB available"), std::string::npos) << why;
+  EXPECT_TRUE(*packed_gemm::WantPacked("on", true, int64_t{64} << 30, 0, &why));
+  EXPECT_FALSE(*packed_gemm::WantPacked("off", false, 0, int64_t{8} << 30, &why));
+  auto bad = packed_gemm::WantPacked("sometimes", false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("auto, on or off"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tenet

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 #include <vector>
 
 namespace tenet {
@@ -32,6 +33,14 @@ TEST(Runtime, AllocatorServesTensorSizedBlocksAfterTuning) {
     blocks.push_back(p);
   }
   for (size_t i : {3, 0, 4, 1, 2}) std::free(blocks[i]);
+}
+
+// MemAvailable from /proc/meminfo: positive and at most the machine's memory. (How it moves is
+// the kernel's business: other tests allocate and free at the same time.)
+TEST(Runtime, AvailableMemoryIsReadFromTheKernel) {
+  const int64_t available = AvailableMemoryBytes();
+  ASSERT_GT(available, 0);
+  EXPECT_LE(available, static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE));
 }
 
 TEST(Runtime, ParsesByteSizes) {

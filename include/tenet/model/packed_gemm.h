@@ -41,9 +41,12 @@ bool MatmulWt(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out
 // g (M, O) W -> out (M, I); as MatmulWt.
 bool MatmulW(const torch::Tensor& g, const torch::Tensor& w, torch::Tensor& out, bool accumulate = false);
 
-// The --packed-weights setting of the training and evaluation commands: "on", "off", or "auto",
-// which is on unless gradient checkpointing says memory matters more than speed.
-Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing);
+// The --packed-weights setting of the training and evaluation commands: "on", "off", or "auto".
+// Auto is on unless gradient checkpointing says memory matters more than speed, or the copies
+// (`copy_bytes`) would take more than a quarter of the memory still available (`available_bytes`;
+// -1: unknown, not checked). `why`, when given, gets the reason auto turned it off (else empty).
+Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing, int64_t copy_bytes = 0,
+                        int64_t available_bytes = -1, std::string* why = nullptr);
 
 // Bytes held by packed copies now; Clear() drops them all.
 int64_t PackedBytes();

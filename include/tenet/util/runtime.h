@@ -22,6 +22,10 @@ struct CpuFeatures {
 };
 CpuFeatures DetectCpu();
 
+// Memory the kernel could give this process now without swapping (MemAvailable in
+// /proc/meminfo), in bytes; -1 where unknown.
+int64_t AvailableMemoryBytes();
+
 // Which malloc the process runs: "tcmalloc (gperftools 2.10)" when gperftools' tcmalloc replaced
 // malloc (the default build links it), "glibc", or the file name of the library that defines malloc.
 // Read from where the dynamic linker resolved malloc, not from how Tenet was built.
