@@ -14,10 +14,10 @@
 #include <cstring>
 #include <limits>
 
+#include "tenet/model/packed_gemm.h"
 #include "tenet/util/exp_sum.h"
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
-#include "tenet/model/packed_gemm.h"
 #include "scratch.h"
 #include "tensor_rows.h"
 
@@ -217,8 +217,9 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     const torch::Tensor row_scale = (-grads[0].to(torch::kFloat32) / sum_exp).unsqueeze(1);  // (N, 1)
     torch::Tensor d_hidden, d_head;
     if (ctx->needs_input_grad(0)) {
-      torch::Tensor product = torch::empty({all.size(0), head.size(1)}, torch::kFloat32);  // (N, C)
-      if (!packed_gemm::MatmulW(all, head, product)) product = torch::mm(all, head).to(torch::kFloat32);
+      // (N, C) in fp32: the packed path writes it so directly; mm's bf16 result is widened.
+      torch::Tensor product = packed_gemm::Enabled() ? torch::empty({all.size(0), head.size(1)}, torch::kFloat32) : torch::Tensor();
+      if (!product.defined() || !packed_gemm::MatmulW(all, head, product)) product = torch::mm(all, head).to(torch::kFloat32);
       d_hidden = (product * row_scale).to(hidden.scalar_type());
     }
     if (ctx->needs_input_grad(1)) d_head = torch::mm(all.t(), (hidden.to(torch::kFloat32) * row_scale).to(hidden.scalar_type()));

@@ -6,10 +6,21 @@
 namespace tenet {
 namespace {
 
-// x (N, I) W^T -> (N, O), through the packed weight where that path applies.
+// The frozen base's products, through the packed weight where that path applies
+// (tenet/model/packed_gemm.h), else LibTorch's mm. x (N, I) W^T -> (N, O); gy (N, O) W -> (N, I).
 torch::Tensor BaseProduct(const torch::Tensor& x, const torch::Tensor& weight) {
-  torch::Tensor y = torch::empty({x.size(0), weight.size(0)}, x.options());
-  return packed_gemm::MatmulWt(x, weight, y) ? y : torch::mm(x, weight.t());
+  if (packed_gemm::Enabled() && x.is_cpu()) {
+    torch::Tensor y = torch::empty({x.size(0), weight.size(0)}, x.options());
+    if (packed_gemm::MatmulWt(x, weight, y)) return y;
+  }
+  return torch::mm(x, weight.t());
+}
+torch::Tensor BaseInputGrad(const torch::Tensor& gy, const torch::Tensor& weight) {
+  if (packed_gemm::Enabled() && gy.is_cpu()) {
+    torch::Tensor gx = torch::empty({gy.size(0), weight.size(1)}, gy.options());
+    if (packed_gemm::MatmulW(gy, weight, gx)) return gx;
+  }
+  return torch::mm(gy, weight);
 }
 
 // y = x W^T + scale * (dropout(x) A^T) B^T as one autograd node (Hu et al. 2021).
@@ -59,8 +70,7 @@ class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
     const torch::Tensor v = torch::mm(gy, bs);                                               // (N, R)
     torch::Tensor gx;
     if (ctx->needs_input_grad(0)) {
-      gx = torch::empty({gy.size(0), I}, gy.options());  // (N, I)
-      if (!packed_gemm::MatmulW(gy, weight, gx)) gx = torch::mm(gy, weight);
+      gx = BaseInputGrad(gy, weight);  // (N, I)
       if (keep.defined()) gx.add_(torch::mm(v, ac) * keep);
       else gx.addmm_(v, ac);
       std::vector<int64_t> shape = grads[0].sizes().vec();
