@@ -82,7 +82,7 @@ double Median(std::vector<double> v) {
 }
 
 // The machine's bf16 (or fp32) GEMM speed: a 1024 x 2048 x 2048 product, best of 12, through
-// LibTorch's mm and (bf16, where built) with the weight packed once (tenet/model/packed_gemm.h),
+// LibTorch's mm and (where built) with the weight packed once (tenet/model/packed_gemm.h),
 // which runs faster: the ceiling is the faster of the two.
 struct GemmSpeed {
   double mm = 0, packed = 0;
@@ -102,7 +102,7 @@ GemmSpeed GemmFlopsPerSecond(torch::ScalarType dtype) {
   GemmSpeed g;
   g.mm = time([&] { return torch::mm(a, w.t()).defined(); });
   torch::Tensor out = torch::empty({1024, 2048}, a.options());
-  const bool was = tenet::packed_gemm::Enabled();  // measured also under --no-packed-weights
+  const bool was = tenet::packed_gemm::Enabled();  // measured also under --packed-weights off
   tenet::packed_gemm::SetEnabled(true);
   g.packed = time([&] { return tenet::packed_gemm::MatmulWt(a, w, out); });
   tenet::packed_gemm::SetEnabled(was);

@@ -7,8 +7,6 @@
 #include "tenet/cli/commands.h"
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/preferences.h"
-#include "tenet/model/packed_gemm.h"
-#include "tenet/util/runtime.h"
 #include "tenet/train/dpo_objective.h"
 
 namespace tenet::cli {
@@ -44,14 +42,8 @@ Status Run(const EvalArgs& a) {
   if (pairs.empty()) return Status::InvalidArgument(a.data, "holds no usable pairs");
   std::cerr << "tenet eval dpo: " << report.Summary() << "\n";
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
-  {
-    // One packed copy (forward orientation) of the frozen weights.
-    const int64_t copies = loaded.model->num_base_parameters() * static_cast<int64_t>(c10::elementSize(loaded.model->dtype()));
-    std::string why;
-    TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(a.packed_weights, false, copies, AvailableMemoryBytes(), &why));
-    if (!why.empty() && packed_gemm::Built()) std::cerr << "tenet eval dpo: packed weights off: " << why << "\n";
-    packed_gemm::SetEnabled(packed);
-  }
+  // One packed copy (forward orientation) of the frozen weights.
+  TENET_RETURN_IF_ERROR(ApplyPackedWeights("tenet eval dpo", a.packed_weights, false, *loaded.model, 1));
   TENET_ASSIGN_OR_RETURN(json m, EvaluateDpo(*loaded.model, ToTokenizedPairs(pairs), loss, a.batch_pairs));
   json out;
   for (auto& [k, v] : m.items()) out["eval_" + k] = v;

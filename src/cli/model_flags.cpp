@@ -4,6 +4,7 @@
 
 #include "tenet/cli/command.h"
 #include "tenet/model/adapter.h"
+#include "tenet/model/packed_gemm.h"
 #include "tenet/util/runtime.h"
 
 namespace tenet::cli {
@@ -30,6 +31,16 @@ Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::str
   }
   loaded.model->eval();
   return loaded;
+}
+
+Status ApplyPackedWeights(const std::string& who, const std::string& mode, bool gradient_checkpointing,
+                          const LlamaForCausalLM& model, int copies) {
+  const int64_t bytes = copies * model.num_base_parameters() * static_cast<int64_t>(c10::elementSize(model.dtype()));
+  std::string why;
+  TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(mode, gradient_checkpointing, bytes, AvailableMemoryBytes(), &why));
+  if (!why.empty() && packed_gemm::Built()) std::cerr << who << ": packed weights off: " << why << " (--packed-weights on forces them)\n";
+  packed_gemm::SetEnabled(packed);
+  return Status::OK();
 }
 
 Result<RuntimeOptions> PreferBf16ForGeneration(RuntimeOptions opts) {

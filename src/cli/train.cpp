@@ -18,7 +18,6 @@
 #include "tenet/train/sft_objective.h"
 #include "tenet/train/trainer.h"
 #include "tenet/util/file.h"
-#include "tenet/util/runtime.h"
 
 namespace tenet::cli {
 namespace {
@@ -178,15 +177,8 @@ Status Run(TrainArgs a, const Resolved& o) {
 
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
   loaded.model->SetGradientCheckpointing(a.gradient_checkpointing);
-  {
-    // Up to two packed copies (forward and backward orientation) of the frozen weights.
-    const int64_t copies = 2 * loaded.model->num_base_parameters() * static_cast<int64_t>(c10::elementSize(loaded.model->dtype()));
-    std::string why;
-    TENET_ASSIGN_OR_RETURN(bool packed, packed_gemm::WantPacked(a.packed_weights, a.gradient_checkpointing, copies,
-                                                                AvailableMemoryBytes(), &why));
-    if (!why.empty() && packed_gemm::Built()) std::cerr << who << ": packed weights off: " << why << " (--packed-weights on forces them)\n";
-    packed_gemm::SetEnabled(packed);
-  }
+  // Up to two packed copies (forward and backward orientation) of the frozen weights.
+  TENET_RETURN_IF_ERROR(ApplyPackedWeights(who, a.packed_weights, a.gradient_checkpointing, *loaded.model, 2));
   std::unique_ptr<Trainable> trainable;
   if (a.full) {
     TENET_ASSIGN_OR_RETURN(trainable, MakeFullTrainable(*loaded.model, a.model));

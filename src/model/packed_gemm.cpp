@@ -2,6 +2,7 @@
 #include "tenet/model/packed_gemm.h"
 
 #include <atomic>
+#include <cstdio>
 
 #ifdef TENET_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -10,7 +11,6 @@
 #include <mutex>
 #include <string>
 #include <tuple>
-#include <vector>
 #endif
 
 namespace tenet::packed_gemm {
@@ -27,7 +27,11 @@ Result<bool> WantPacked(const std::string& mode, bool gradient_checkpointing, in
   if (mode == "on") return true;
   if (mode == "off") return false;
   if (mode != "auto") return Status::InvalidArgument("--packed-weights", "must be auto, on or off, not '" + mode + "'");
-  auto gib = [](int64_t b) { return std::to_string(static_cast<double>(b) / (1 << 30)).substr(0, 4) + " GiB"; };
+  auto gib = [](int64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(b) / (1 << 30));
+    return std::string(buf);
+  };
   std::string reason;
   if (gradient_checkpointing) {
     reason = "gradient checkpointing asks for memory over speed";

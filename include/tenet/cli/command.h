@@ -67,6 +67,12 @@ namespace tenet::cli {
 Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::string& adapter_dir,
                                     const RuntimeOptions& opts);
 
+// Applies --packed-weights (tenet/model/packed_gemm.h) for a loaded model whose products will use
+// `copies` packed copies of its weights (2 for training, 1 for evaluation); says on stderr, after
+// `who`, why auto left them off.
+Status ApplyPackedWeights(const std::string& who, const std::string& mode, bool gradient_checkpointing,
+                          const LlamaForCausalLM& model, int copies);
+
 // For generation: bf16 weights unless --dtype says otherwise, where bf16 math is native
 // (AVX512-BF16 / AMX CPUs, CUDA). Decoding reads every weight once per step, so half the bytes is
 // nearly twice the speed.
