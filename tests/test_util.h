@@ -14,6 +14,7 @@ std::string SourceDir();
 std::string BinaryDir();
 std::string TenetBin();           // path of the tenet executable
 std::string NodeModules();        // tests/node/node_modules
+std::string NodeBin();            // the Node.js that scripts/setup installs there (Node.js 24)
 std::string Llama3TokenizerDir(); // Meta's tokenizer.json + tokenizer_config.json (npm fixture)
 
 // A fresh empty directory under the build tree, unique to the current test; left in place

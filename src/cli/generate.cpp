@@ -12,7 +12,7 @@
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/questions.h"
 #include "tenet/generate/engine.h"
-#include "tenet/tokenizer/utf8.h"
+#include "tenet/util/utf8.h"
 #include "tenet/util/file.h"
 
 namespace tenet::cli {

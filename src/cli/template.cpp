@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tenet/cli/commands.h"
-#include "tenet/tokenizer/chat_template.h"
+#include "tenet/jinja/template.h"
 #include "tenet/tokenizer/tokenizer.h"
 #include "tenet/util/file.h"
 
@@ -57,7 +57,7 @@ Result<std::string> Run(const TemplateArgs& args) {
                                      "has no chat_template; pass --template FILE");
     }
   }
-  auto parsed = ChatTemplate::Parse(source);
+  auto parsed = jinja::Template::Parse(source);
   if (!parsed.ok()) {
     return parsed.status().WithContext(args.template_file.empty() ? args.tokenizer_dir : args.template_file);
   }

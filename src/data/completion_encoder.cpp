@@ -18,7 +18,7 @@ json TemplateContext(const Tokenizer& tok, const json& messages, bool add_genera
 
 // Renders a probe conversation ending in an assistant turn and returns the first special token
 // the template emits after the assistant's content.
-std::optional<int32_t> ProbeEndOfTurn(const Tokenizer& tok, const ChatTemplate& tpl) {
+std::optional<int32_t> ProbeEndOfTurn(const Tokenizer& tok, const jinja::Template& tpl) {
   for (bool with_system : {false, true}) {
     json msgs = json::array();
     if (with_system) msgs.push_back({{"role", "system"}, {"content", "s"}});
@@ -58,7 +58,7 @@ Result<std::unique_ptr<CompletionEncoder>> CompletionEncoder::Create(const Token
   std::unique_ptr<CompletionEncoder> e(new CompletionEncoder(tokenizer));
   const std::string& src = tokenizer.config().chat_template;
   if (!src.empty()) {
-    auto tpl = ChatTemplate::Parse(src);
+    auto tpl = jinja::Template::Parse(src);
     if (!tpl.ok()) return tpl.status().WithContext("tokenizer_config.json chat_template");
     e->template_.emplace(std::move(tpl).value());
     e->end_of_turn_ = ProbeEndOfTurn(tokenizer, *e->template_);

@@ -3,7 +3,7 @@
 
 #include <array>
 
-#include "tenet/tokenizer/utf8.h"
+#include "tenet/util/utf8.h"
 
 namespace tenet::byte_level {
 

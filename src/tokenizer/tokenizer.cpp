@@ -25,7 +25,7 @@
 #include "tenet/tokenizer/nfc.h"
 #include "tenet/tokenizer/pre_tokenizer.h"
 #include "tenet/tokenizer/regex.h"
-#include "tenet/tokenizer/utf8.h"
+#include "tenet/util/utf8.h"
 #include "tenet/util/file.h"
 
 namespace tenet {

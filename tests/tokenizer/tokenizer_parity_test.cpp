@@ -29,7 +29,7 @@
 
 #include "tenet/tokenizer/nfc.h"
 #include "tenet/tokenizer/tokenizer.h"
-#include "tenet/tokenizer/utf8.h"
+#include "tenet/util/utf8.h"
 #include "tenet/util/file.h"
 #include "test_util.h"
 
@@ -121,7 +121,7 @@ TEST_F(Llama3ParityTest, EveryCorpusLineMatchesNodeReferences) {
     for (const std::string& s : lines) out << json(s).dump() << "\n";
   }
   const std::string script = JoinPath(testing::SourceDir(), "tests/tokenizer/reference_ids.mjs");
-  const testing::CommandResult r = testing::RunCommand("/usr/bin/node " + testing::ShellQuote(script) + " " +
+  const testing::CommandResult r = testing::RunCommand(testing::ShellQuote(testing::NodeBin()) + " " + testing::ShellQuote(script) + " " +
                                                        testing::ShellQuote(testing::NodeModules()) + " " +
                                                        testing::ShellQuote(corpus_path));
   ASSERT_EQ(r.exit_code, 0) << "node failed:\n" << r.out;

@@ -1,4 +1,4 @@
-// Tokenizer unit tests: UTF-8 helpers, the byte-level alphabet, BPE rules on small hand-made
+// Tokenizer unit tests: the byte-level alphabet, NFC, BPE rules on small hand-made
 // tokenizer.json files (Qwen2-style Sequence pre-tokenizer, merges as pairs or strings), added and
 // special tokens, tokenizer_config.json fields, the streaming decoder, and hostile input. Expected
 // ids are derived by hand in the comments.
@@ -17,8 +17,8 @@
 #include "tenet/tokenizer/nfc.h"
 #include "tenet/tokenizer/regex.h"
 #include "tenet/tokenizer/tokenizer.h"
-#include "tenet/tokenizer/utf8.h"
 #include "tenet/util/file.h"
+#include "tenet/util/utf8.h"
 #include "test_util.h"
 
 namespace tenet {
@@ -27,39 +27,7 @@ namespace {
 using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
-// UTF-8 and the byte-level alphabet
-
-TEST(Utf8Test, FindInvalidRejectsOverlongsSurrogatesAndTruncation) {
-  EXPECT_EQ(utf8::FindInvalid("plain ascii, long enough for the fast path"), std::string_view::npos);
-  EXPECT_EQ(utf8::FindInvalid("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string_view::npos);
-  EXPECT_EQ(utf8::FindInvalid("ab\xC0\x80"), 2u);          // overlong NUL
-  EXPECT_EQ(utf8::FindInvalid("\xED\xA0\x80"), 0u);         // UTF-16 surrogate D800
-  EXPECT_EQ(utf8::FindInvalid("x\xF4\x90\x80\x80"), 1u);    // above U+10FFFF
-  EXPECT_EQ(utf8::FindInvalid("12345678\xE2\x82"), 8u);     // truncated at the end
-  EXPECT_EQ(utf8::FindInvalid("\x80"), 0u);                 // lone continuation byte
-  EXPECT_EQ(utf8::FindInvalid("\xFF"), 0u);
-}
-
-TEST(Utf8Test, LossyReplacesMaximalSubpartsLikeRust) {
-  // Examples from Rust's String::from_utf8_lossy documentation and Unicode's "maximal subpart".
-  EXPECT_EQ(utf8::Lossy("Hello \xF0\x90\x80World"), "Hello \uFFFDWorld");  // one U+FFFD for 3 bytes
-  EXPECT_EQ(utf8::Lossy("\xC3\x28"), "\uFFFD(");
-  EXPECT_EQ(utf8::Lossy("\xE0\x80\x80"), "\uFFFD\uFFFD\uFFFD");  // E0 80 is never a valid prefix
-  EXPECT_EQ(utf8::Lossy("\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD");
-  EXPECT_EQ(utf8::Lossy("ok \xE2\x82\xAC"), "ok \xE2\x82\xAC");
-  EXPECT_EQ(utf8::Lossy("\xF0\x9F\x98"), "\uFFFD");
-}
-
-TEST(Utf8Test, IncompleteTailOnlyHoldsBackCompletableBytes) {
-  EXPECT_EQ(utf8::IncompleteTail(""), 0u);
-  EXPECT_EQ(utf8::IncompleteTail("abc"), 0u);
-  EXPECT_EQ(utf8::IncompleteTail("a\xF0"), 1u);
-  EXPECT_EQ(utf8::IncompleteTail("a\xF0\x9F"), 2u);
-  EXPECT_EQ(utf8::IncompleteTail("a\xF0\x9F\x98"), 3u);
-  EXPECT_EQ(utf8::IncompleteTail("a\xF0\x9F\x98\x80"), 0u);  // complete
-  EXPECT_EQ(utf8::IncompleteTail("a\xE0\x80"), 0u);           // can never complete
-  EXPECT_EQ(utf8::IncompleteTail("\x80\x80\x80"), 0u);
-}
+// The byte-level alphabet
 
 TEST(ByteLevelTest, Gpt2Alphabet) {
   EXPECT_EQ(byte_level::BytesToToken(" "), "\u0120");   // 'Ġ'
@@ -105,8 +73,11 @@ TEST(NfcTest, ComposesReordersAndRespectsExclusions) {
   EXPECT_EQ(NfcNormalize("\u0301a"), "\u0301a");                      // leading mark stays
   EXPECT_EQ(NfcNormalize("e\u0301\u0301"), "\u00E9\u0301");         // second acute is blocked
   EXPECT_EQ(NfcNormalize("plain ASCII and \u4E2D\u6587"), "plain ASCII and \u4E2D\u6587");
-  EXPECT_TRUE(IsNfcQuick("plain ASCII, caf\u00e9, \u4E2D\u6587, \U0001F600"));
+  EXPECT_EQ(NfcNormalize(std::string("a\0e\u0301", 5)), std::string("a\0\u00e9", 4));  // NUL bytes kept
+  EXPECT_EQ(NfcNormalize("\u1E0B\u0323"), "\u1E0D\u0307");       // ḍ̇: decompose, reorder, recompose
+  EXPECT_TRUE(IsNfcQuick("plain ASCII, caf\u00e9, \u0100"));
   EXPECT_FALSE(IsNfcQuick("cafe\u0301"));
+  EXPECT_STRNE(NfcUnicodeVersion(), "");
 }
 
 // ---------------------------------------------------------------------------------------------

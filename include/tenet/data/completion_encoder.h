@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tenet/tokenizer/chat_template.h"
+#include "tenet/jinja/template.h"
 #include "tenet/tokenizer/tokenizer.h"
 
 namespace tenet {
@@ -50,7 +50,7 @@ class CompletionEncoder {
  private:
   CompletionEncoder(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
   const Tokenizer& tokenizer_;
-  std::optional<ChatTemplate> template_;
+  std::optional<jinja::Template> template_;
   std::optional<int32_t> end_of_turn_;
 };
 

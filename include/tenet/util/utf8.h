@@ -1,8 +1,8 @@
-// UTF-8 helpers for the tokenizer: strict validation (Unicode Table 3-7: no overlongs, surrogates
+// UTF-8 helpers (the tokenizer, the Jinja engine, stop strings): strict validation (Unicode Table 3-7: no overlongs, surrogates
 // or code points above U+10FFFF), Rust `String::from_utf8_lossy` replacement, and code point
 // decoding for text already known to be valid.
 //
-// Not for: normalization or character classes (see normalizer.h and the PCRE2 patterns).
+// Not for: normalization or character classes (see tokenizer/nfc.h and the PCRE2 patterns).
 // Thread-safety: pure functions.
 #pragma once
 

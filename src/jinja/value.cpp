@@ -1,10 +1,10 @@
-// Jinja runtime values with Python semantics. See jinja_value.h.
-#include "jinja_value.h"
+// Jinja runtime values with Python semantics. See value.h.
+#include "value.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "jinja_text.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

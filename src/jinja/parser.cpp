@@ -1,11 +1,11 @@
-// Recursive-descent parser for the Jinja subset. See jinja_parser.h.
-#include "jinja_parser.h"
+// Recursive-descent parser for the Jinja subset. See parser.h.
+#include "parser.h"
 
 #include <set>
 
-#include "jinja_builtins.h"
-#include "jinja_lexer.h"
-#include "jinja_text.h"
+#include "builtins.h"
+#include "lexer.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

@@ -1,5 +1,5 @@
-// Chat templates: renders the Jinja `chat_template` of tokenizer_config.json with a small Jinja
-// subset (enough for Llama 3 / 3.1, ChatML / Qwen2 and Mistral templates): for/if/elif/else/set,
+// Jinja templates, the language of tokenizer_config.json's `chat_template`: a Jinja2 subset with
+// transformers' settings (enough for Llama 3 / 3.1 / 3.2, ChatML / Qwen2 and Mistral templates): for/if/elif/else/set,
 // loop variables, expressions with + ~ comparisons and boolean logic, indexing and attribute
 // access, filters (trim, tojson, length, ...), `raise_exception`, `add_generation_prompt`,
 // `bos_token`, `eos_token`.
@@ -7,7 +7,9 @@
 // An unsupported construct is an Unimplemented error naming it and its line; a template that calls
 // raise_exception yields InvalidArgument with the template's message.
 //
-// Thread-safety: a parsed ChatTemplate is immutable; Render may be called from many threads.
+// The engine (lexer, parser, evaluator, filters, tests, methods) is private to src/jinja/.
+//
+// Thread-safety: a parsed Template is immutable; Render may be called from many threads.
 #pragma once
 
 #include <chrono>
@@ -20,7 +22,7 @@
 
 #include "tenet/util/status.h"
 
-namespace tenet {
+namespace tenet::jinja {
 
 // Rendering knobs beyond the context. Defaults make rendering deterministic.
 struct RenderOptions {
@@ -34,11 +36,11 @@ struct RenderOptions {
   size_t max_output_bytes = size_t{64} << 20;
 };
 
-class ChatTemplate {
+class Template {
  public:
   // Parses template source. InvalidArgument for syntax errors, Unimplemented for constructs
   // outside the supported subset (both naming the line).
-  static Result<ChatTemplate> Parse(std::string_view source);
+  static Result<Template> Parse(std::string_view source);
 
   // Renders with `context` as the template's globals, typically
   //   {"messages": [{"role": "system", "content": "..."}, ...], "add_generation_prompt": true,
@@ -49,15 +51,15 @@ class ChatTemplate {
   Result<std::string> Render(const nlohmann::json& context) const;
   Result<std::string> Render(const nlohmann::json& context, const RenderOptions& options) const;
 
-  ChatTemplate(ChatTemplate&&) noexcept;
-  ChatTemplate& operator=(ChatTemplate&&) noexcept;
-  ~ChatTemplate();
+  Template(Template&&) noexcept;
+  Template& operator=(Template&&) noexcept;
+  ~Template();
 
   struct Impl;
 
  private:
-  explicit ChatTemplate(std::unique_ptr<Impl> impl);
+  explicit Template(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace tenet
+}  // namespace tenet::jinja

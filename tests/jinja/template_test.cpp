@@ -1,8 +1,8 @@
-// Unit tests of ChatTemplate's Jinja subset: one test per feature with outputs taken from Python
+// Unit tests of jinja::Template's Jinja subset: one test per feature with outputs taken from Python
 // Jinja2 configured like transformers (trim_blocks, lstrip_blocks, loopcontrols), plus incorrect
 // and hostile templates, which must fail with the right code and a message naming the construct.
 // Real model templates against the reference renderers: chat_template_reference_test.cpp.
-#include "tenet/tokenizer/chat_template.h"
+#include "tenet/jinja/template.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace tenet {
+namespace tenet::jinja {
 namespace {
 
 using nlohmann::json;
@@ -24,7 +24,7 @@ json DefaultContext() {
 
 // Renders or returns "ERROR: <status>" so expectations read as one string.
 std::string R(const std::string& source, const json& context = DefaultContext(), const RenderOptions& options = {}) {
-  auto t = ChatTemplate::Parse(source);
+  auto t = Template::Parse(source);
   if (!t.ok()) return "ERROR: " + t.status().ToString();
   auto r = t->Render(context, options);
   if (!r.ok()) return "ERROR: " + r.status().ToString();
@@ -32,7 +32,7 @@ std::string R(const std::string& source, const json& context = DefaultContext(),
 }
 
 Status ErrorOf(const std::string& source, const json& context = DefaultContext(), const RenderOptions& options = {}) {
-  auto t = ChatTemplate::Parse(source);
+  auto t = Template::Parse(source);
   if (!t.ok()) return t.status();
   auto r = t->Render(context, options);
   return r.ok() ? Status::OK() : r.status();
@@ -48,28 +48,28 @@ void ExpectError(const std::string& source, Status::Code code, const std::string
 
 // ---- whitespace control (Jinja2 with trim_blocks=True, lstrip_blocks=True) ----
 
-TEST(ChatTemplateWhitespace, TrimBlocksAndLstripBlocks) {
+TEST(JinjaWhitespace, TrimBlocksAndLstripBlocks) {
   EXPECT_EQ(R("a\n  {% if true %}\n  x\n  {% endif %}\nb"), "a\n  x\nb");
   EXPECT_EQ(R("  {% for x in xs %}\n  {{ x }}\n  {% endfor %}\n"), "  1\n  2\n  3\n");
 }
 
-TEST(ChatTemplateWhitespace, VariableTagsAreNotTrimmed) {
+TEST(JinjaWhitespace, VariableTagsAreNotTrimmed) {
   EXPECT_EQ(R("{{ 'x' }}\n{{ 'y' }}"), "x\ny");
   EXPECT_EQ(R(" {{ 1 }} {% for x in xs %} {{x}} {% endfor %}"), " 1  1  2  3 ");
 }
 
-TEST(ChatTemplateWhitespace, MinusStripsAllWhitespace) {
+TEST(JinjaWhitespace, MinusStripsAllWhitespace) {
   EXPECT_EQ(R("  {%- if true %} y {% endif -%}  \nz"), " y z");
   EXPECT_EQ(R("<{{- ' a ' -}}>   "), "< a >   ");
   EXPECT_EQ(R("a \n\t {{- 'b' }}"), "ab");
 }
 
-TEST(ChatTemplateWhitespace, PlusDisablesTrimAndLstrip) {
+TEST(JinjaWhitespace, PlusDisablesTrimAndLstrip) {
   EXPECT_EQ(R("{% if true +%}\nk{%+ endif %}"), "\nk");
   EXPECT_EQ(R("x\n  {%+ if true %}y{% endif %}"), "x\n  y");
 }
 
-TEST(ChatTemplateWhitespace, CommentsRawTrailingNewlineCrlf) {
+TEST(JinjaWhitespace, CommentsRawTrailingNewlineCrlf) {
   EXPECT_EQ(R("{# c #}\n  {# c2 #}\nw"), "w");
   EXPECT_EQ(R("{% raw %}{{ x }}{% if %}{% endraw %}"), "{{ x }}{% if %}");
   EXPECT_EQ(R("line1\n"), "line1");  // keep_trailing_newline=False drops one
@@ -79,7 +79,7 @@ TEST(ChatTemplateWhitespace, CommentsRawTrailingNewlineCrlf) {
 
 // ---- expressions ----
 
-TEST(ChatTemplateExpr, LiteralsAndPrinting) {
+TEST(JinjaExpr, LiteralsAndPrinting) {
   EXPECT_EQ(R("{{ 1 }}{{ 1.0 }}{{ 1e20 }}{{ 0.0001 }}{{ 1e-5 }}{{ true }}{{ False }}{{ none }}{{ None }}"),
             "11.01e+200.00011e-05TrueFalseNoneNone");
   EXPECT_EQ(R("{{ [1, 'a', none, true, 1.0, {'k': 'v'}] }}{{ (1, 2) }}{{ (1,) }}"),
@@ -88,7 +88,7 @@ TEST(ChatTemplateExpr, LiteralsAndPrinting) {
   EXPECT_EQ(R("{{ [\"it's\"] }}"), "[\"it's\"]");
 }
 
-TEST(ChatTemplateExpr, Arithmetic) {
+TEST(JinjaExpr, Arithmetic) {
   EXPECT_EQ(R("{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1 + 2 * 3 }}"),
             "3 -4 1 2 3.5 1024 7");
   EXPECT_EQ(R("{{ 'a' ~ 1 ~ none }} {{ 10 / 4 }} {{ 0.1 + 0.2 }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ true + 1 }}"),
@@ -98,7 +98,7 @@ TEST(ChatTemplateExpr, Arithmetic) {
   ExpectError("{{ -xs|length }}", Status::Code::kInvalidArgument, "bad operand type for unary -: 'list'");
 }
 
-TEST(ChatTemplateExpr, ComparisonsAndLogic) {
+TEST(JinjaExpr, ComparisonsAndLogic) {
   EXPECT_EQ(R("{{ 'a' in 'cat' }} {{ 2 in xs }} {{ 'a' in d }} {{ 5 not in xs }} {{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }}"),
             "True True True True True False");
   EXPECT_EQ(R("{{ 1 if true }}{{ 2 if false else 3 }}{{ true and 'yes' }}{{ false or 'no' }}{{ not none }}{{ none or [] }}"),
@@ -107,7 +107,7 @@ TEST(ChatTemplateExpr, ComparisonsAndLogic) {
             "TrueTrueTrueTrueTrue");
 }
 
-TEST(ChatTemplateExpr, AttributeIndexAndSlice) {
+TEST(JinjaExpr, AttributeIndexAndSlice) {
   json ctx = DefaultContext();
   EXPECT_EQ(R("{{ messages[0].role }}{{ messages[0]['content'] }}{{ d.a }}{{ d['b'][1] }}{{ xs.0 }}", ctx), "userhi121");
   EXPECT_EQ(R("{{ xs[1:] }}{{ xs[::-1] }}{{ s[::-1] }}{{ s[-3:] }}{{ xs[-1] }}[{{ xs[5] }}]"),
@@ -115,7 +115,7 @@ TEST(ChatTemplateExpr, AttributeIndexAndSlice) {
   EXPECT_EQ(R("{{ 'abc'[1] }}{{ 'héllo'|length }}{{ 'héllo'[1:3] }}{{ 'ÉCOLE'|lower }}"), "b5élécole");
 }
 
-TEST(ChatTemplateExpr, Tests) {
+TEST(JinjaExpr, Tests) {
   EXPECT_EQ(R("{{ none is none }} {{ x is defined }} {{ xs is iterable }} {{ d is mapping }} {{ s is string }} "
               "{{ 3 is odd }} {{ 4 is divisibleby 2 }} {{ x is not defined }} {{ 1 is number }} {{ s is not none }}"),
             "True False True True True True True True True True");
@@ -125,7 +125,7 @@ TEST(ChatTemplateExpr, Tests) {
 
 // ---- statements ----
 
-TEST(ChatTemplateStmt, ForLoopVariables) {
+TEST(JinjaStmt, ForLoopVariables) {
   EXPECT_EQ(R("{% for k, v in d.items() %}{{ loop.index }}{{ k }}={{ v }}{{ ',' if not loop.last }}{% endfor %}"),
             "1a=1,2b=[1, 2]");
   EXPECT_EQ(R("{% for x in xs if x > 1 %}{{ loop.index0 }}/{{ loop.length }}/{{ loop.revindex }}{% else %}none{% endfor %}"),
@@ -136,7 +136,7 @@ TEST(ChatTemplateStmt, ForLoopVariables) {
   EXPECT_EQ(R("{% for c in 'ab' %}{{ c }}.{% endfor %}{% for k in d %}{{ k }}{% endfor %}"), "a.b.ab");
 }
 
-TEST(ChatTemplateStmt, LoopScopingAndNamespace) {
+TEST(JinjaStmt, LoopScopingAndNamespace) {
   // A set inside a loop body does not survive the iteration (Jinja2 scoping), hence namespace().
   EXPECT_EQ(R("{% set x = 0 %}{% for i in [1,2] %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ x }}"), "01020");
   EXPECT_EQ(R("{% if true %}{% set y = 5 %}{% endif %}{{ y }}"), "5");
@@ -144,7 +144,7 @@ TEST(ChatTemplateStmt, LoopScopingAndNamespace) {
             "7x");
 }
 
-TEST(ChatTemplateStmt, BreakContinueMacroSetBlock) {
+TEST(JinjaStmt, BreakContinueMacroSetBlock) {
   EXPECT_EQ(R("{% for x in xs %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 3 %}{% break %}{% endif %}{{ x }}{% endfor %}"),
             "1");
   EXPECT_EQ(R("{% macro greet(name, punct='!') %}Hello {{ name }}{{ punct }}{% endmacro %}{{ greet('Bob') }} {{ greet('Al', punct='?') }}"),
@@ -156,21 +156,21 @@ TEST(ChatTemplateStmt, BreakContinueMacroSetBlock) {
 
 // ---- filters and methods ----
 
-TEST(ChatTemplateFilters, Strings) {
+TEST(JinjaFilters, Strings) {
   EXPECT_EQ(R("{{ '  hi  '|trim }}|{{ s.upper() }}{{ s.lower() }}|{{ 'hello world-x(y'|title }}|{{ 'hELLO wORLD'|capitalize }}"),
             "hi|HELLO WORLDhello world|Hello World-X(Y|Hello world");
   EXPECT_EQ(R("{{ s|replace('o', '0', 1) }}|{{ s|upper }}|{{ 5|string ~ 'x' }}|{{ 'a\\nb'|indent(2) }}"),
             "Hell0 World|HELLO WORLD|5x|a\n  b");
 }
 
-TEST(ChatTemplateFilters, Json) {
+TEST(JinjaFilters, Json) {
   EXPECT_EQ(R("{{ xs|tojson }}|{{ d|tojson }}|{{ d|tojson(indent=2) }}|{{ 'é\"\\n'|tojson }}|{{ [1.0, 2e20, none, true]|tojson }}"),
             "[1, 2, 3]|{\"a\": 1, \"b\": [1, 2]}|{\n  \"a\": 1,\n  \"b\": [\n    1,\n    2\n  ]\n}|\"é\\\"\\n\"|[1.0, 2e+20, null, true]");
   EXPECT_EQ(R("{{ [[], {}]|tojson(indent=2) }}{{ {'b': 1, 'a': 2}|tojson(sort_keys=true) }}{{ 'é'|tojson(ensure_ascii=true) }}"),
             "[\n  [],\n  {}\n]{\"a\": 2, \"b\": 1}\"\\u00e9\"");
 }
 
-TEST(ChatTemplateFilters, Sequences) {
+TEST(JinjaFilters, Sequences) {
   EXPECT_EQ(R("{{ xs|length }} {{ s|length }} {{ d|length }} {{ xs|first }} {{ xs|last }} {{ xs|join('-') }} {{ xs|sum }} "
               "{{ xs|max }} {{ [3,1,2]|sort }} {{ ['b','A','a']|unique|list }} {{ xs|reverse|list }}"),
             "3 11 2 1 3 1-2-3 6 3 [1, 2, 3] ['b', 'A'] [3, 2, 1]");
@@ -182,7 +182,7 @@ TEST(ChatTemplateFilters, Sequences) {
             "['a', 'b'] [1, [1, 2]] [('a', 1), ('b', [1, 2])] 15None");
 }
 
-TEST(ChatTemplateFilters, DefaultsAndNumbers) {
+TEST(JinjaFilters, DefaultsAndNumbers) {
   EXPECT_EQ(R("{{ undefined_var }}|{{ undefined_var|default('dflt') }}|{{ ''|default('e', true) }}|{{ '3'|int + 1 }}|"
               "{{ '4.7'|int }}|{{ 'x'|int(9) }}|{{ 3|float }}|{{ xs|string }}"),
             "|dflt|e|4|4|9|3.0|[1, 2, 3]");
@@ -191,7 +191,7 @@ TEST(ChatTemplateFilters, DefaultsAndNumbers) {
             "['a', 'b', '', 'c']|['a', 'b']|hi|TrueTrue");
 }
 
-TEST(ChatTemplateGlobals, RaiseExceptionAndStrftime) {
+TEST(JinjaGlobals, RaiseExceptionAndStrftime) {
   ExpectError("{{ raise_exception('Conversation roles must alternate') }}", Status::Code::kInvalidArgument,
               "Conversation roles must alternate");
   EXPECT_EQ(R("{{ strftime_now('%d %b %Y') }}"), "26 Jul 2024");
@@ -203,7 +203,7 @@ TEST(ChatTemplateGlobals, RaiseExceptionAndStrftime) {
 
 // ---- undefined values ----
 
-TEST(ChatTemplateUndefined, PrintsEmptyIsFalsyAndFailsWhenUsed) {
+TEST(JinjaUndefined, PrintsEmptyIsFalsyAndFailsWhenUsed) {
   EXPECT_EQ(R("[{{ nope }}]{% if nope %}yes{% else %}no{% endif %}{% for x in nope %}x{% endfor %}{{ nope|length }}"), "[]no0");
   EXPECT_EQ(R("[{{ none.attr }}][{{ d.missing }}][{{ xs[10] }}]"), "[][][]");
   // Jinja2's default Undefined: looking inside an undefined value is an error, never a crash.
@@ -215,7 +215,7 @@ TEST(ChatTemplateUndefined, PrintsEmptyIsFalsyAndFailsWhenUsed) {
 
 // ---- unsupported constructs: Unimplemented naming the construct and its line ----
 
-TEST(ChatTemplateUnsupported, TagsFiltersTestsMethods) {
+TEST(JinjaUnsupported, TagsFiltersTestsMethods) {
   ExpectError("line1\n{% include 'x.jinja' %}", Status::Code::kUnimplemented, "line 2: unsupported tag 'include'");
   ExpectError("{% extends 'base' %}", Status::Code::kUnimplemented, "'extends'");
   ExpectError("\n\n{{ x|wordwrap(3) }}", Status::Code::kUnimplemented, "line 3: unsupported filter 'wordwrap'");
@@ -229,7 +229,7 @@ TEST(ChatTemplateUnsupported, TagsFiltersTestsMethods) {
 
 // ---- syntax errors and hostile templates: errors, never crashes or hangs ----
 
-TEST(ChatTemplateHostile, UnterminatedConstructs) {
+TEST(JinjaHostile, UnterminatedConstructs) {
   ExpectError("{% if true %}never closed", Status::Code::kInvalidArgument, "unterminated 'if'");
   ExpectError("{% for x in xs %}{% if x %}{% endfor %}", Status::Code::kInvalidArgument, "unexpected tag 'endfor'");
   ExpectError("{% endif %}", Status::Code::kInvalidArgument, "unexpected tag 'endif'");
@@ -246,7 +246,7 @@ TEST(ChatTemplateHostile, UnterminatedConstructs) {
   ExpectError("{% set %}", Status::Code::kInvalidArgument, "expected a name");
 }
 
-TEST(ChatTemplateHostile, DeepNestingIsRefused) {
+TEST(JinjaHostile, DeepNestingIsRefused) {
   EXPECT_EQ(R(std::string(1000, '(')), std::string(1000, '('));  // outside tags it is just text
   ExpectError("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}", Status::Code::kInvalidArgument,
               "nested deeper");
@@ -264,7 +264,7 @@ TEST(ChatTemplateHostile, DeepNestingIsRefused) {
   ExpectError(nots + "1 }}", Status::Code::kInvalidArgument, "nested deeper");
 }
 
-TEST(ChatTemplateHostile, RuntimeBounds) {
+TEST(JinjaHostile, RuntimeBounds) {
   ExpectError("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", Status::Code::kInvalidArgument, "recursion");
   ExpectError("{% for i in range(1000000000) %}{% endfor %}", Status::Code::kInvalidArgument, "range()");
   ExpectError("{% for i in range(1000000) %}{% for j in range(1000000) %}{% endfor %}{% endfor %}",
@@ -284,7 +284,7 @@ TEST(ChatTemplateHostile, RuntimeBounds) {
   ExpectError("{{ 'x' * 5 }}{{ 'y' * 6 }}", Status::Code::kInvalidArgument, "output exceeds 10 bytes", DefaultContext(), small);
 }
 
-TEST(ChatTemplateHostile, DeepOrBadContext) {
+TEST(JinjaHostile, DeepOrBadContext) {
   json deep = json::array();
   for (int i = 0; i < 1000; ++i) deep = json::array({deep});
   ExpectError("{{ v }}", Status::Code::kInvalidArgument, "nested deeper", json{{"v", deep}});
@@ -293,10 +293,10 @@ TEST(ChatTemplateHostile, DeepOrBadContext) {
   EXPECT_EQ(R("{{ v|length }}{{ v|upper }}", json{{"v", std::string("a\xff")}}), "2A\xef\xbf\xbd");
 }
 
-TEST(ChatTemplate, ParsedTemplateIsMovableAndThreadSafe) {
-  auto t = ChatTemplate::Parse("{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}");
+TEST(Jinja, ParsedTemplateIsMovableAndThreadSafe) {
+  auto t = Template::Parse("{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  ChatTemplate moved = std::move(t).value();
+  Template moved = std::move(t).value();
   std::vector<std::thread> threads;
   std::vector<std::string> outs(8);
   for (int i = 0; i < 8; ++i) {
@@ -313,4 +313,4 @@ TEST(ChatTemplate, ParsedTemplateIsMovableAndThreadSafe) {
 }
 
 }  // namespace
-}  // namespace tenet
+}  // namespace tenet::jinja

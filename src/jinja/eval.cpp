@@ -1,10 +1,10 @@
-// Tree-walking evaluator for the Jinja subset. See jinja_eval.h.
-#include "jinja_eval.h"
+// Tree-walking evaluator for the Jinja subset. See eval.h.
+#include "eval.h"
 
 #include <cmath>
 
-#include "jinja_builtins.h"
-#include "jinja_text.h"
+#include "builtins.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

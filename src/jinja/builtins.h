@@ -1,6 +1,6 @@
-// Builtins of the chat-template Jinja engine: filters (jinja_filters.cpp), tests
-// (jinja_tests.cpp), attribute and item lookup, str/dict/list methods and globals
-// (jinja_methods.cpp), each with the semantics of Jinja2 3.1 in Hugging Face's sandboxed environment, including transformers'
+// Builtins of the chat-template Jinja engine: filters (filters.cpp), tests
+// (tests.cpp), attribute and item lookup, str/dict/list methods and globals
+// (methods.cpp), each with the semantics of Jinja2 3.1 in Hugging Face's sandboxed environment, including transformers'
 // `tojson` (json.dumps with ensure_ascii=False, keys unsorted), `raise_exception` and
 // `strftime_now`.
 //
@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "jinja_value.h"
+#include "value.h"
 #include "tenet/util/status.h"
 
 namespace tenet::jinja {

@@ -1,10 +1,10 @@
-// Attribute/item lookup, str/dict methods and globals of the Jinja subset. See jinja_builtins.h.
+// Attribute/item lookup, str/dict methods and globals of the Jinja subset. See builtins.h.
 #include <ctime>
 #include <locale.h>
 
-#include "jinja_builtins.h"
-#include "jinja_eval.h"
-#include "jinja_text.h"
+#include "builtins.h"
+#include "eval.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

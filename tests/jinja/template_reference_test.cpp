@@ -1,8 +1,8 @@
-// ChatTemplate against independent reference renderers, byte for byte:
+// jinja::Template against independent reference renderers, byte for byte:
 //   - Python Jinja2 configured as transformers configures it (render_reference.py), the ground
 //     truth: it is what apply_chat_template runs;
 //   - Hugging Face's JavaScript Jinja, @huggingface/jinja (render_reference.mjs).
-// Real chat templates (tests/tokenizer/data/templates, plus the one shipped with the Llama 3
+// Real chat templates (tests/jinja/data/templates, plus the one shipped with the Llama 3
 // tokenizer fixture) are rendered over many conversations; a feature corpus covers the rest of
 // the subset against Python only, since @huggingface/jinja departs from Jinja2 in corner cases
 // (float printing, str.title, tuples, ...). Where the two references disagree on a real template
@@ -15,10 +15,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "tenet/tokenizer/chat_template.h"
+#include "tenet/jinja/template.h"
 #include "test_util.h"
 
-namespace tenet {
+namespace tenet::jinja {
 namespace {
 
 using nlohmann::json;
@@ -142,7 +142,7 @@ std::vector<std::string> FeatureSnippets() {
 
 std::vector<Case> BuildCases(bool* has_template_dir) {
   std::vector<Case> cases;
-  fs::path dir = fs::path(testing::SourceDir()) / "tests/tokenizer/data/templates";
+  fs::path dir = fs::path(testing::SourceDir()) / "tests/jinja/data/templates";
   *has_template_dir = fs::is_directory(dir);
   std::vector<std::pair<std::string, std::string>> templates;
   if (*has_template_dir) {
@@ -223,17 +223,17 @@ std::vector<Outcome> RunReference(const std::string& command_prefix, const std::
 }
 
 Outcome RenderOurs(const Case& c) {
-  auto t = ChatTemplate::Parse(c.template_source);
+  auto t = Template::Parse(c.template_source);
   if (!t.ok()) return {false, t.status().ToString()};
   auto r = t->Render(c.context);
   if (!r.ok()) return {false, r.status().ToString()};
   return {true, *r};
 }
 
-bool HavePythonJinja() { return testing::RunCommand("python3 -c 'import jinja2' >/dev/null 2>&1").exit_code == 0; }
-bool HaveNode() { return testing::RunCommand("node --version >/dev/null 2>&1").exit_code == 0; }
+bool HavePythonJinja() { return testing::RunCommand("/usr/bin/python3 -c 'import jinja2' >/dev/null 2>&1").exit_code == 0; }
+bool HaveNode() { return testing::RunCommand(testing::ShellQuote(testing::NodeBin()) + " --version >/dev/null 2>&1").exit_code == 0; }
 
-std::string Script(const std::string& name) { return testing::SourceDir() + "/tests/tokenizer/" + name; }
+std::string Script(const std::string& name) { return testing::SourceDir() + "/tests/jinja/" + name; }
 
 // Compares ours with `want`; errors must match as errors (messages differ between engines).
 void ExpectSame(const Case& c, const Outcome& want, const Outcome& ours, const std::string& reference) {
@@ -248,14 +248,14 @@ void ExpectSame(const Case& c, const Outcome& want, const Outcome& ours, const s
                                       << "\n  template: " << Escape(c.template_source.substr(0, 300));
 }
 
-TEST(ChatTemplateReference, RealTemplatesMatchPythonJinja2) {
+TEST(JinjaReference, RealTemplatesMatchPythonJinja2) {
   if (!HavePythonJinja()) GTEST_FAIL() << "python3 with jinja2 not available (Debian: python3-jinja2)";
   bool has_dir = false;
   std::vector<Case> cases = BuildCases(&has_dir);
-  ASSERT_TRUE(has_dir) << "missing tests/tokenizer/data/templates";
+  ASSERT_TRUE(has_dir) << "missing tests/jinja/data/templates";
   ASSERT_GT(cases.size(), 200u);
   std::string why;
-  std::vector<Outcome> want = RunReference("python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);
+  std::vector<Outcome> want = RunReference("/usr/bin/python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);
   ASSERT_FALSE(want.empty()) << why;
   int rendered = 0, raised = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -266,17 +266,17 @@ TEST(ChatTemplateReference, RealTemplatesMatchPythonJinja2) {
             << " raised (role checks) in Python Jinja2\n";
 }
 
-TEST(ChatTemplateReference, RealTemplatesMatchHuggingFaceJinjaJs) {
+TEST(JinjaReference, RealTemplatesMatchHuggingFaceJinjaJs) {
   if (!HaveNode()) GTEST_FAIL() << "node not available";
   bool has_dir = false;
   std::vector<Case> cases = BuildCases(&has_dir);
   ASSERT_TRUE(has_dir);
   std::string why;
-  std::vector<Outcome> js = RunReference("node " + testing::ShellQuote(Script("render_reference.mjs")), cases, "js", &why);
+  std::vector<Outcome> js = RunReference(testing::ShellQuote(testing::NodeBin()) + " " + testing::ShellQuote(Script("render_reference.mjs")), cases, "js", &why);
   ASSERT_FALSE(js.empty()) << why;
   std::vector<Outcome> py;
   if (HavePythonJinja()) {
-    py = RunReference("python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);
+    py = RunReference("/usr/bin/python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);
   }
   int disagreements = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -290,11 +290,11 @@ TEST(ChatTemplateReference, RealTemplatesMatchHuggingFaceJinjaJs) {
   std::cout << "[ info ] " << cases.size() << " cases, " << disagreements << " where the JS and Python references disagree\n";
 }
 
-TEST(ChatTemplateReference, FeatureCorpusMatchesPythonJinja2) {
+TEST(JinjaReference, FeatureCorpusMatchesPythonJinja2) {
   if (!HavePythonJinja()) GTEST_FAIL() << "python3 with jinja2 not available (Debian: python3-jinja2)";
   std::vector<Case> cases = FeatureCases();
   std::string why;
-  std::vector<Outcome> want = RunReference("python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);
+  std::vector<Outcome> want = RunReference("/usr/bin/python3 " + testing::ShellQuote(Script("render_reference.py")), cases, "py", &why);
   ASSERT_FALSE(want.empty()) << why;
   for (size_t i = 0; i < cases.size(); ++i) {
     ASSERT_TRUE(want[i].ok) << cases[i].name << " fails in Python: " << want[i].text;
@@ -303,4 +303,4 @@ TEST(ChatTemplateReference, FeatureCorpusMatchesPythonJinja2) {
 }
 
 }  // namespace
-}  // namespace tenet
+}  // namespace tenet::jinja

@@ -1,7 +1,7 @@
-// Python-compatible text helpers. See jinja_text.h.
-#include "jinja_text.h"
+// Python-compatible text helpers. See text.h.
+#include "text.h"
 
-#include "tenet/tokenizer/utf8.h"
+#include "tenet/util/utf8.h"
 
 #include <charconv>
 #include <clocale>

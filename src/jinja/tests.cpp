@@ -1,10 +1,10 @@
 // Tests (`x is defined`, `x is divisibleby 3`, ...) of the Jinja subset, after Jinja2 3.1's
-// tests.py. See jinja_builtins.h.
+// tests.py. See builtins.h.
 #include <map>
 
-#include "jinja_builtins.h"
-#include "jinja_eval.h"
-#include "jinja_text.h"
+#include "builtins.h"
+#include "eval.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

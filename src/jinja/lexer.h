@@ -8,7 +8,7 @@
 //   - newlines are normalized to \n and one trailing newline of the source is dropped.
 // `{% raw %}...{% endraw %}` is handled here and comes out as data.
 //
-// Not for: parsing; see jinja_parser.h. Line statements and custom delimiters are not supported.
+// Not for: parsing; see parser.h. Line statements and custom delimiters are not supported.
 #pragma once
 
 #include <cstdint>

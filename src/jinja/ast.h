@@ -1,8 +1,8 @@
 // Syntax tree of the chat-template Jinja engine: expressions and statements as the parser
-// (jinja_parser.h) builds them and the evaluator (jinja_eval.h) walks them. Plain data, immutable
+// (parser.h) builds them and the evaluator (eval.h) walks them. Plain data, immutable
 // after parsing, so one parsed template may be rendered from many threads.
 //
-// Not for: semantics; see jinja_eval.cpp.
+// Not for: semantics; see eval.cpp.
 #pragma once
 
 #include <memory>
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "jinja_value.h"
+#include "value.h"
 
 namespace tenet::jinja {
 

@@ -1,10 +1,10 @@
-// Jinja lexer with Jinja2's whitespace control. See jinja_lexer.h.
-#include "jinja_lexer.h"
+// Jinja lexer with Jinja2's whitespace control. See lexer.h.
+#include "lexer.h"
 
 #include <cerrno>
 #include <cstdlib>
 
-#include "jinja_text.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

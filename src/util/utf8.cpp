@@ -1,5 +1,5 @@
-// UTF-8 validation, lossy conversion and decoding. See tenet/tokenizer/utf8.h.
-#include "tenet/tokenizer/utf8.h"
+// UTF-8 validation, lossy conversion and decoding. See tenet/util/utf8.h.
+#include "tenet/util/utf8.h"
 
 #include <cstdint>
 #include <cstring>

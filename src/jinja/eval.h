@@ -1,4 +1,4 @@
-// Evaluator of the chat-template Jinja engine: walks a parsed template (jinja_ast.h) with a JSON
+// Evaluator of the chat-template Jinja engine: walks a parsed template (ast.h) with a JSON
 // context and produces the rendered text, with Jinja2's semantics for scoping (a for-loop body
 // gets a fresh scope per iteration, `if` does not scope, macros see the template's top level),
 // undefined values (print as "", falsy, error when used in arithmetic or attribute lookup) and
@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "jinja_ast.h"
-#include "jinja_value.h"
+#include "ast.h"
+#include "value.h"
 #include "tenet/util/status.h"
 
 namespace tenet::jinja {

@@ -1,13 +1,13 @@
 // Filters of the Jinja subset, after Jinja2 3.1's filters.py and transformers' tojson. See
-// jinja_builtins.h.
+// builtins.h.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
 
-#include "jinja_builtins.h"
-#include "jinja_eval.h"
-#include "jinja_text.h"
+#include "builtins.h"
+#include "eval.h"
+#include "text.h"
 
 namespace tenet::jinja {
 

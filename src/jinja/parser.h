@@ -1,5 +1,5 @@
-// Parser of the chat-template Jinja engine: tokens (jinja_lexer.h) to a syntax tree
-// (jinja_ast.h), following Jinja2's grammar and operator precedence:
+// Parser of the chat-template Jinja engine: tokens (lexer.h) to a syntax tree
+// (ast.h), following Jinja2's grammar and operator precedence:
 //   a if c else b  <  or  <  and  <  not  <  comparisons / in / not in  <  + -  <  ~
 //   <  * / // %  <  **  <  unary - +  <  postfix . [] ()  <  | filter, is test.
 //
@@ -13,7 +13,7 @@
 
 #include <string_view>
 
-#include "jinja_ast.h"
+#include "ast.h"
 #include "tenet/util/status.h"
 
 namespace tenet::jinja {
