@@ -1,8 +1,8 @@
 // Jinja templates, the language of tokenizer_config.json's `chat_template`: a Jinja2 subset with
-// transformers' settings (enough for Llama 3 / 3.1 / 3.2, ChatML / Qwen2 and Mistral templates): for/if/elif/else/set,
-// loop variables, expressions with + ~ comparisons and boolean logic, indexing and attribute
-// access, filters (trim, tojson, length, ...), `raise_exception`, `add_generation_prompt`,
-// `bos_token`, `eos_token`.
+// transformers' settings (enough for Llama 3 / 3.1 / 3.2, ChatML / Qwen2 and Mistral templates):
+// for/if/elif/else/set, macros, loop variables, expressions with + ~ comparisons and boolean
+// logic, indexing and attribute access, filters (trim, tojson, length, ...), `raise_exception`,
+// `strftime_now`; the caller's context supplies `messages`, `add_generation_prompt`, `bos_token`...
 //
 // An unsupported construct is an Unimplemented error naming it and its line; a template that calls
 // raise_exception yields InvalidArgument with the template's message.
