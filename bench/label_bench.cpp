@@ -496,7 +496,8 @@ int main(int argc, char** argv) {
 
   // The server.
   label::PortalOptions popt;
-  popt.threads = server_threads;
+  popt.http.threads = server_threads;
+  popt.http.max_connections_per_client = 1u << 20;  // every simulated annotator connects from loopback
   std::unique_ptr<label::PortalServer> server;
   std::thread server_thread;
   std::vector<std::unique_ptr<httplib::Client>> conns;  // one per annotator

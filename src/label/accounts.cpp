@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "tenet/label/tasks.h"
+#include "tenet/util/utf8.h"
 
 namespace tenet::label {
 
@@ -43,11 +44,12 @@ bool ValidEmail(const std::string& e) {
   if (e.size() < 3 || e.size() > 254) return false;
   const size_t at = e.find('@');
   if (at == std::string::npos || at == 0 || at + 1 == e.size() || e.find('@', at + 1) != std::string::npos) return false;
+  if (!utf8::IsValid(e)) return false;
   return std::none_of(e.begin(), e.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
 }
 
 bool ValidName(const std::string& s, size_t max) {
-  if (s.empty() || s.size() > max) return false;
+  if (s.empty() || s.size() > max || !utf8::IsValid(s)) return false;
   return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < ' ' || c == 0x7f; });
 }
 

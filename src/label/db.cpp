@@ -8,7 +8,9 @@ namespace tenet::label {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// Version 1: the first release. Version 2 adds login_failures (sign-in limits that survive a
+// restart); a version 1 store is migrated in place when opened.
+constexpr int kSchemaVersion = 2;
 
 // Items keep two counters so that the next-task query is an index walk: `n_submitted`, and
 // `slots_free` = annotators_per_item - submitted - unexpired leases.
@@ -113,6 +115,12 @@ CREATE TABLE submissions (
   UNIQUE (item_id, annotator_id)
 );
 CREATE INDEX submissions_job ON submissions(job_id, item_id);
+)sql" /* then kSchemaV2 */;
+
+// What version 2 adds to version 1.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE login_failures (key TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX login_failures_key ON login_failures(key, at);
 )sql";
 
 }  // namespace
@@ -171,6 +179,7 @@ Result<std::unique_ptr<LabelDb>> LabelDb::Open(const std::string& path) {
         return Status::InvalidArgument(path, "not a Tenet labeling database (it has other tables)");
       }
       db.exec(kSchema);
+      db.exec(kSchemaV2);
       SQLite::Statement v(db, "INSERT INTO meta(key, value) VALUES ('schema_version', ?)");
       v.bind(1, std::to_string(kSchemaVersion));
       v.exec();
@@ -178,7 +187,11 @@ Result<std::unique_ptr<LabelDb>> LabelDb::Open(const std::string& path) {
       SQLite::Statement v(db, "SELECT value FROM meta WHERE key = 'schema_version'");
       if (!v.executeStep()) return Status::InvalidArgument(path, "labeling database without a schema version");
       const int version = std::atoi(v.getColumn(0).getString().c_str());
-      if (version != kSchemaVersion) {
+      v.reset();
+      if (version == 1) {
+        db.exec(kSchemaV2);
+        db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+      } else if (version != kSchemaVersion) {
         return Status::InvalidArgument(path, "labeling database schema version " + std::to_string(version) +
                                                  "; this build reads version " + std::to_string(kSchemaVersion));
       }

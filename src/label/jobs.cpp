@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <set>
 
+#include "tenet/util/utf8.h"
+
 namespace tenet::label {
 
 using nlohmann::json;
@@ -101,11 +103,19 @@ Status ValidateJobSpec(const JobSpec& s) {
   if (std::any_of(s.name.begin(), s.name.end(), [](unsigned char c) { return c < ' ' || c == 0x7f; })) {
     return bad("a job name has no control characters");
   }
+  if (!utf8::IsValid(s.name)) return bad("the job name is not valid UTF-8");
   if (s.instructions_md.size() > 1 << 20) return bad("instructions are at most 1 MiB");
+  if (const size_t at = utf8::FindInvalid(s.instructions_md); at != std::string::npos) {
+    return bad("the instructions are not valid UTF-8 (byte " + std::to_string(at) + ")");
+  }
+  if (!utf8::IsValid(s.source_file)) return bad("the source file name is not valid UTF-8");
+  for (const std::string& t : s.teams) {
+    if (!utf8::IsValid(t)) return bad("a team name is not valid UTF-8");
+  }
   if (s.dimensions.empty() || s.dimensions.size() > 8) return bad("a job ranks along 1-8 dimensions");
   std::set<std::string> seen;
   for (const std::string& d : s.dimensions) {
-    if (d.empty() || d.size() > 200) return bad("a dimension name is 1-200 characters");
+    if (d.empty() || d.size() > 200 || !utf8::IsValid(d)) return bad("a dimension name is 1-200 characters of UTF-8");
     if (!seen.insert(d).second) return bad("dimension '" + d + "' is listed twice");
   }
   if (s.annotators_per_item < 1 || s.annotators_per_item > 9) return bad("annotators per item must be 1-9");

@@ -4,11 +4,16 @@
 #include <httplib.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "tenet/http/json_api.h"
 #include "tenet/label/accounts.h"
 #include "tenet/label/annotations.h"
 #include "tenet/label/export.h"
@@ -21,12 +26,14 @@
 namespace tenet::label {
 
 using nlohmann::json;
+using http::Fields;
+using http::SendError;
+using http::SendJson;
 
 namespace {
 
 constexpr const char* kCookie = "tenet_session";
 constexpr size_t kSmallBody = 1u << 20;
-constexpr int64_t kLoginWindowS = 15 * 60;
 constexpr const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -44,16 +51,6 @@ int HttpCode(const Status& s) {
   }
 }
 
-void SendJson(httplib::Response& res, int code, const json& body) {
-  res.status = code;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(body.dump(), "application/json");
-}
-
-void SendError(httplib::Response& res, int code, const std::string& err, const std::string& message) {
-  SendJson(res, code, {{"error", {{"code", err}, {"message", message}}}});
-}
-
 // Label errors read "<code>: <message>"; others get a generic code.
 void SendError(httplib::Response& res, const Status& s) {
   const int code = HttpCode(s);
@@ -65,8 +62,11 @@ void SendError(httplib::Response& res, const Status& s) {
   } else if (code != 500) {
     err = "error";
   }
-  if (code == 500) message = "internal error: " + message;
-  SendError(res, code, err, message);
+  if (code == 500) {  // the details go to the server's log, not to the client
+    err = "internal";
+    message = "internal error; the server logged it";
+  }
+  http::SendError(res, code, err, message);
 }
 
 std::string CookieToken(const httplib::Request& req) {
@@ -118,6 +118,30 @@ void SecurityHeaders(httplib::Response& res) {
   res.set_header("X-Frame-Options", "DENY");
 }
 
+// Query numbers: the whole value must be the number, within the range (no "1e3x", no "-1" wrapping).
+Result<double> QueryNumber(const httplib::Request& q, const char* key, double lo, double hi) {
+  const std::string v = q.get_param_value(key);
+  char* end = nullptr;
+  errno = 0;
+  const double d = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !(d >= lo && d <= hi)) {
+    return Status::InvalidArgument("bad_query", std::string(key) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return d;
+}
+
+Result<uint64_t> QueryInteger(const httplib::Request& q, const char* key, uint64_t hi) {
+  const std::string v = q.get_param_value(key);
+  char* end = nullptr;
+  errno = 0;
+  const bool digits = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const unsigned long long u = digits ? std::strtoull(v.c_str(), &end, 10) : 0;
+  if (!digits || errno != 0 || u > hi) {
+    return Status::InvalidArgument("bad_query", std::string(key) + " must be an integer from 0 to " + std::to_string(hi));
+  }
+  return static_cast<uint64_t>(u);
+}
+
 int64_t ToId(const std::string& s) {
   try {
     return std::stoll(s);
@@ -134,13 +158,15 @@ struct PortalServer::Impl {
   Accounts accounts{db};
   Jobs jobs{db};
   Tasks tasks{db};
-  RateLimiter by_email;
-  RateLimiter by_client;
-  httplib::Server svr;
+  LoginLimiter logins;
+  http::GuardedServer svr;
   int port = 0;
 
-  Impl(LabelDb& d, PortalOptions o)
-      : db(d), opt(o), by_email(o.max_login_failures_per_email, kLoginWindowS), by_client(o.max_login_failures_per_client, kLoginWindowS) {}
+  static http::LogFn LogTo(http::LogFn log) {
+    if (log) return log;
+    return [](const std::string& line) { std::cerr << "tenet label serve: " << line << std::endl; };
+  }
+  Impl(LabelDb& d, PortalOptions o) : db(d), opt(o), logins(d, o.login), svr(o.http, LogTo(o.log)) {}
 
   enum class Access { kPublic, kSignedIn, kAdmin };
   struct Call {
@@ -152,13 +178,14 @@ struct PortalServer::Impl {
   };
   using ApiFn = std::function<Result<json>(Call&)>;
 
+  void LogLine(const std::string& line) const { LogTo(opt.log)(line); }
+
   void Api(bool post, const std::string& pattern, Access access, size_t max_body, ApiFn fn) {
     auto handler = [this, post, access, max_body, fn](const httplib::Request& req, httplib::Response& res) {
       Call call{req, res, std::nullopt, json::object()};
       if (post) {
         if (req.body.size() > max_body) return SendError(res, 413, "too_large", "the request body is larger than " + std::to_string(max_body) + " bytes");
-        const std::string type = req.get_header_value("Content-Type");
-        if (type.rfind("application/json", 0) != 0) return SendError(res, 415, "not_json", "send the body as application/json");
+        if (!http::IsJsonMediaType(req.get_header_value("Content-Type"))) return SendError(res, 415, "not_json", "send the body as application/json");
         const std::string origin = req.get_header_value("Origin");
         if (!origin.empty() && origin != "http://" + req.get_header_value("Host") && origin != "https://" + req.get_header_value("Host")) {
           return SendError(res, 403, "bad_origin", "cross-site requests are refused");
@@ -183,10 +210,13 @@ struct PortalServer::Impl {
       }
       try {
         Result<json> r = fn(call);
-        if (!r.ok()) return SendError(res, r.status());
+        if (!r.ok()) {
+          if (HttpCode(r.status()) == 500) LogLine(req.method + " " + req.path + " failed: " + r.status().ToString());
+          return SendError(res, r.status());
+        }
         SendJson(res, 200, r.value());
-      } catch (const json::exception& e) {
-        SendError(res, 400, "bad_request", std::string("a field has the wrong type or is missing: ") + e.what());
+      } catch (const http::FieldError& e) {
+        SendError(res, 400, "bad_field", e.what());
       }
     };
     if (post) svr.Post(pattern, handler); else svr.Get(pattern, handler);
@@ -203,41 +233,35 @@ struct PortalServer::Impl {
   }
 
   Result<json> Login(Call& c) {
-    const std::string email = c.body.at("email").get<std::string>();
-    const std::string password = c.body.at("password").get<std::string>();
-    const int64_t now = db.Now();
-    const std::string email_key = "email:" + email, client_key = "client:" + c.req.remote_addr;
-    if (!by_email.Allowed(email_key, now) || !by_client.Allowed(client_key, now)) {
-      return Status::ResourceExhausted("rate_limited", "too many failed sign-ins; wait 15 minutes");
-    }
+    const Fields f(c.body);
+    const std::string email = f.String("email"), password = f.String("password");
+    TENET_ASSIGN_OR_RETURN(bool allowed, logins.Allowed(email, c.req.remote_addr));
+    if (!allowed) return Status::ResourceExhausted("rate_limited", "too many failed sign-ins; wait 15 minutes");
     Result<NewSession> s = accounts.Login(email, password);
     if (!s.ok()) {
-      if (s.status().code() == Status::Code::kUnauthenticated) {
-        by_email.RecordFailure(email_key, now);
-        by_client.RecordFailure(client_key, now);
-      }
+      if (s.status().code() == Status::Code::kUnauthenticated) TENET_RETURN_IF_ERROR(logins.RecordFailure(email, c.req.remote_addr));
       return s.status();
     }
-    by_email.Clear(email_key);
+    TENET_RETURN_IF_ERROR(logins.ClearEmail(email));
     SetSessionCookie(c.req, c.res, s->token);
     return SessionJson(s->session);
   }
 
   Result<json> CreateJob(Call& c) {
     JobSpec spec;
-    const json& b = c.body;
-    spec.name = b.at("name").get<std::string>();
-    spec.instructions_md = b.value("instructions_md", std::string());
-    if (b.contains("dimensions")) spec.dimensions = b["dimensions"].get<std::vector<std::string>>();
-    spec.allow_ties = b.value("allow_ties", false);
-    spec.annotators_per_item = b.value("annotators_per_item", 3);
-    spec.task_time_limit_s = b.value("task_time_limit_s", int64_t{1800});
-    if (b.contains("lifetime_s") && !b["lifetime_s"].is_null()) spec.lifetime_s = b["lifetime_s"].get<int64_t>();
-    spec.shuffle = b.value("shuffle", true);
-    if (b.contains("teams")) spec.teams = b["teams"].get<std::vector<std::string>>();
-    spec.source_file = b.value("source_file", std::string("upload"));
+    const Fields f(c.body);
+    spec.name = f.String("name");
+    spec.instructions_md = f.String("instructions_md", "");
+    if (f.Has("dimensions")) spec.dimensions = f.Strings("dimensions");
+    spec.allow_ties = f.Bool("allow_ties", false);
+    spec.annotators_per_item = static_cast<int>(f.Int("annotators_per_item", 1, 9, 3));
+    spec.task_time_limit_s = f.Int("task_time_limit_s", 10, 7 * 24 * 3600, 1800);
+    if (f.Has("lifetime_s")) spec.lifetime_s = f.Int("lifetime_s", 1, int64_t{100} * 365 * 24 * 3600);
+    spec.shuffle = f.Bool("shuffle", true);
+    if (f.Has("teams")) spec.teams = f.Strings("teams");
+    spec.source_file = f.String("source_file", "upload");
     TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
-    TENET_ASSIGN_OR_RETURN(auto items, ParseResponses(b.at("responses_jsonl").get<std::string>(), "responses"));
+    TENET_ASSIGN_OR_RETURN(auto items, ParseResponses(f.String("responses_jsonl"), "responses"));
     TENET_ASSIGN_OR_RETURN(JobSummary j, jobs.Create(spec, items));
     return json{{"job", ToJson(j)}};
   }
@@ -245,17 +269,21 @@ struct PortalServer::Impl {
   Result<json> ExportJob(Call& c, int64_t id) {
     ExportOptions o;
     const auto& q = c.req;
-    try {
-      if (q.has_param("format")) o.format = q.get_param_value("format");
-      if (q.has_param("pairs")) o.pairs = q.get_param_value("pairs");
-      if (q.has_param("test_fraction")) o.test_fraction = std::stod(q.get_param_value("test_fraction"));
-      if (q.has_param("seed")) o.seed = std::stoull(q.get_param_value("seed"));
-      if (q.has_param("min_agreement")) o.min_agreement = std::stod(q.get_param_value("min_agreement"));
-      if (q.has_param("dimension")) o.dimension = std::stoul(q.get_param_value("dimension"));
-      if (q.has_param("skip_ties")) o.skip_ties = q.get_param_value("skip_ties") == "1" || q.get_param_value("skip_ties") == "true";
-    } catch (...) {
-      return Status::InvalidArgument("bad_export", "a number in the query is not a number");
+    if (q.has_param("format")) o.format = q.get_param_value("format");
+    if (q.has_param("pairs")) o.pairs = q.get_param_value("pairs");
+    if (q.has_param("test_fraction")) {
+      TENET_ASSIGN_OR_RETURN(o.test_fraction, QueryNumber(q, "test_fraction", 0, 1));
     }
+    if (q.has_param("seed")) {
+      TENET_ASSIGN_OR_RETURN(o.seed, QueryInteger(q, "seed", UINT64_MAX));
+    }
+    if (q.has_param("min_agreement")) {
+      TENET_ASSIGN_OR_RETURN(o.min_agreement, QueryNumber(q, "min_agreement", 0, 1));
+    }
+    if (q.has_param("dimension")) {
+      TENET_ASSIGN_OR_RETURN(o.dimension, QueryInteger(q, "dimension", 7));
+    }
+    if (q.has_param("skip_ties")) o.skip_ties = q.get_param_value("skip_ties") == "1" || q.get_param_value("skip_ties") == "true";
     TENET_ASSIGN_OR_RETURN(JobAnnotations a, LoadJobAnnotations(db, id));
     TENET_ASSIGN_OR_RETURN(ExportResult r, Export(a, o));
     return json{{"files", r.files}, {"report", r.report}};
@@ -282,8 +310,8 @@ struct PortalServer::Impl {
       return json{{"email", inv.email}, {"team", inv.team}, {"expires_at", inv.expires_at}};
     });
     Api(true, R"(/api/invitations/([A-Za-z0-9_-]{1,100})/accept)", Access::kPublic, kSmall, [this](Call& c) -> Result<json> {
-      TENET_ASSIGN_OR_RETURN(NewSession s, accounts.AcceptInvitation(c.req.matches[1], c.body.at("name").get<std::string>(),
-                                                                     c.body.at("password").get<std::string>()));
+      const Fields f(c.body);
+      TENET_ASSIGN_OR_RETURN(NewSession s, accounts.AcceptInvitation(c.req.matches[1], f.String("name"), f.String("password")));
       SetSessionCookie(c.req, c.res, s.token);
       return SessionJson(s.session);
     });
@@ -309,10 +337,17 @@ struct PortalServer::Impl {
     });
     Api(true, R"(/api/tasks/(\d+)/submit)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
       TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      const Fields f(c.body);
       Submission s;
-      s.ranks = c.body.at("ranks").get<std::vector<std::vector<int>>>();
-      s.comment = c.body.value("comment", std::string());
-      if (c.body.contains("time_spent_ms") && !c.body["time_spent_ms"].is_null()) s.time_spent_ms = c.body["time_spent_ms"].get<int64_t>();
+      const json& dims = http::AsArray(f.Required("ranks"), "ranks", 8);
+      for (size_t d = 0; d < dims.size(); ++d) {
+        const std::string name = "ranks[" + std::to_string(d) + "]";
+        const json& row = http::AsArray(dims[d], name, 64);
+        std::vector<int>& out = s.ranks.emplace_back();
+        for (size_t i = 0; i < row.size(); ++i) out.push_back(static_cast<int>(http::AsInt(row[i], name + "[" + std::to_string(i) + "]", 1, 64)));
+      }
+      s.comment = f.String("comment", "");
+      if (f.Has("time_spent_ms")) s.time_spent_ms = f.Int("time_spent_ms", 0, int64_t{365} * 24 * 3600 * 1000);
       TENET_ASSIGN_OR_RETURN(SubmitResult r, tasks.Submit(c.user(), id, s));
       return json{{"submission_id", r.submission_id}, {"duplicate", r.duplicate}};
     });
@@ -323,7 +358,7 @@ struct PortalServer::Impl {
     });
     Api(true, R"(/api/tasks/(\d+)/skip)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {
       TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
-      TENET_RETURN_IF_ERROR(tasks.Skip(c.user(), id, c.body.at("reason").get<std::string>()));
+      TENET_RETURN_IF_ERROR(tasks.Skip(c.user(), id, Fields(c.body).String("reason")));
       return json::object();
     });
     // Admin: jobs.
@@ -333,7 +368,7 @@ struct PortalServer::Impl {
       for (const JobSummary& j : list) out.push_back(ToJson(j));
       return json{{"jobs", out}};
     });
-    Api(true, "/api/admin/jobs", Access::kAdmin, opt.max_body_bytes, [this](Call& c) { return CreateJob(c); });
+    Api(true, "/api/admin/jobs", Access::kAdmin, opt.http.max_body_bytes, [this](Call& c) { return CreateJob(c); });
     for (const char* action : {"pause", "resume"}) {
       const bool pause = std::string(action) == "pause";
       Api(true, std::string(R"(/api/admin/jobs/(\d+)/)") + action, Access::kAdmin, kSmall, [this, pause](Call& c) -> Result<json> {
@@ -364,7 +399,7 @@ struct PortalServer::Impl {
       return json{{"teams", out}};
     });
     Api(true, "/api/admin/teams", Access::kAdmin, kSmall, [this](Call& c) -> Result<json> {
-      TENET_ASSIGN_OR_RETURN(Team t, accounts.CreateTeam(c.body.at("name").get<std::string>()));
+      TENET_ASSIGN_OR_RETURN(Team t, accounts.CreateTeam(Fields(c.body).String("name")));
       return json{{"team", {{"id", t.id}, {"name", t.name}, {"members", t.members}}}};
     });
     Api(false, "/api/admin/invitations", Access::kAdmin, 0, [this](Call&) -> Result<json> {
@@ -374,13 +409,14 @@ struct PortalServer::Impl {
       return json{{"invitations", out}};
     });
     Api(true, "/api/admin/invitations", Access::kAdmin, kSmall, [this](Call& c) -> Result<json> {
-      const std::string email = c.body.at("email").get<std::string>(), team = c.body.value("team", std::string());
+      const Fields f(c.body);
+      const std::string email = f.String("email"), team = f.String("team", "");
       if (!team.empty()) {  // someone who already has an account just joins the team
         TENET_ASSIGN_OR_RETURN(auto existing, accounts.AddExistingToTeam(email, team));
         if (existing) return json{{"added_to_team", true}, {"user", ToJson(*existing)}};
       }
       TENET_ASSIGN_OR_RETURN(auto inv, accounts.Invite(email, team,
-                                                       c.body.value("expires_in_s", int64_t{7 * 24 * 3600})));
+                                                       f.Int("expires_in_s", 1, 365 * 24 * 3600, 7 * 24 * 3600)));
       return json{{"invitation", ToJson(inv.first)}, {"link", "/invite/" + inv.second}};
     });
     Api(false, "/api/admin/annotators", Access::kAdmin, 0, [this](Call&) -> Result<json> {
@@ -441,34 +477,19 @@ struct PortalServer::Impl {
       }
       SendError(res, res.status, "error", "request failed");
     });
-    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unknown";
-      try {
-        if (ep) std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      SendError(res, 500, "internal", "internal error: " + what);
-    });
   }
 };
 
-PortalServer::PortalServer(LabelDb& db, PortalOptions options) : impl_(std::make_unique<Impl>(db, options)) {
-  const size_t threads = options.threads;
-  impl_->svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  impl_->svr.set_payload_max_length(options.max_body_bytes);
-  // Responses go out as two writes (headers, body): without TCP_NODELAY the body waits for the
-  // client's delayed ACK, 40 ms per request.
-  impl_->svr.set_tcp_nodelay(true);
-  impl_->svr.set_keep_alive_max_count(100000);
-  impl_->svr.set_keep_alive_timeout(5);
-  impl_->Routes();
-}
+PortalServer::PortalServer(LabelDb& db, PortalOptions options) : impl_(std::make_unique<Impl>(db, options)) { impl_->Routes(); }
 
 PortalServer::~PortalServer() { Stop(); }
 
 Status PortalServer::Bind(const std::string& host, int port) {
+  if (impl_->opt.http.allowed_hosts.empty() && http::IsLoopbackHost(host)) {
+    std::vector<std::string> names = http::LoopbackHostNames();
+    if (std::find(names.begin(), names.end(), host) == names.end()) names.push_back(host);
+    impl_->svr.set_allowed_hosts(names);
+  }
   if (port == 0) {
     impl_->port = impl_->svr.bind_to_any_port(host);
     if (impl_->port <= 0) return Status::IOError(host, "cannot bind to any port");
@@ -488,8 +509,10 @@ Status PortalServer::Run() {
   return Status::OK();
 }
 
-void PortalServer::Stop() {
-  if (impl_->svr.is_running()) impl_->svr.stop();
-}
+void PortalServer::Stop() { impl_->svr.Stop(); }
+
+void PortalServer::ServeSocket(int fd) { impl_->svr.ServeSocket(fd); }
+
+const http::GuardedServer& PortalServer::http() const { return impl_->svr; }
 
 }  // namespace tenet::label

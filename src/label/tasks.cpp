@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <random>
 
+#include "tenet/util/utf8.h"
+
 namespace tenet::label {
 
 using nlohmann::json;
@@ -213,6 +215,7 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
 
 Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Submission& s) {
   if (s.comment.size() > 10000) return Status::InvalidArgument("bad_comment", "a comment is at most 10000 bytes");
+  if (!utf8::IsValid(s.comment)) return Status::InvalidArgument("bad_comment", "the comment is not valid UTF-8");
   return db_.Write([&](Sql& db) -> Result<SubmitResult> {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(TaskRow r, LoadTaskRow(db, task_id, user));
@@ -268,7 +271,9 @@ Status Tasks::Release(const User& user, int64_t task_id) {
 }
 
 Status Tasks::Skip(const User& user, int64_t task_id, const std::string& reason) {
-  if (reason.empty() || reason.size() > 2000) return Status::InvalidArgument("bad_reason", "say why you skip (1-2000 bytes)");
+  if (reason.empty() || reason.size() > 2000 || !utf8::IsValid(reason)) {
+    return Status::InvalidArgument("bad_reason", "say why you skip (1-2000 bytes of UTF-8)");
+  }
   return db_.Write([&](Sql& db) -> Status {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(TaskRow r, LoadTaskRow(db, task_id, user));

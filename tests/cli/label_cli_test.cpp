@@ -99,6 +99,15 @@ TEST_F(LabelCli, BadInputGetsOneClearError) {
   ExpectError(Label("export --db " + db_ + " --job nope --out x"), 1, "no job named 'nope'");
   ExpectError(Label("invite --db " + db_ + " --email not-an-email"), 1, "not an email address");
   ExpectError(Label("invite --db " + db_ + " --email a@b.c --expires never"), 2, "--expires");
+  // Text that is not UTF-8 never enters the store (it broke every later request that showed it).
+  Write(dir_ + "/bad-instr.md", "# Rank \xff them\n");
+  ExpectError(Label("job create --db " + db_ + " --name k --responses " + ShellQuote(dir_ + "/resp.jsonl") + " --instructions " +
+                    ShellQuote(dir_ + "/bad-instr.md")),
+              1, "not valid UTF-8");
+  ExpectError(Label("invite --db " + db_ + " --email \"$(printf 'a\\377@b.c')\""), 1, "not an email address");
+  ExpectError(Label("job create --db " + db_ + " --name \"$(printf 'k\\303')\" --responses " + ShellQuote(dir_ + "/resp.jsonl") +
+                    " --instructions " + ShellQuote(dir_ + "/instr.md")),
+              2, "UTF-8");
   Write(dir_ + "/other.db", "this is not sqlite at all, just text that is long enough to look like a file header....");
   ExpectError(Label("job list --db " + ShellQuote(dir_ + "/other.db")), 1, "other.db");
 }
