@@ -13,11 +13,11 @@
 namespace tenet::fuzz {
 
 inline const std::string& ScratchDir() {
-  static const std::string dir = [] {
+  static const std::string& dir = *[] {  // never destroyed: the atexit cleanup below still reads it
     const char* base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
-    std::string d = std::string(base) + "/tenet-fuzz-" + std::to_string(::getpid());
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
+    auto* d = new std::string(std::string(base) + "/tenet-fuzz-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(*d);
+    std::filesystem::create_directories(*d);
     std::atexit([] { std::filesystem::remove_all(ScratchDir()); });
     return d;
   }();

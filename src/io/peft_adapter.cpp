@@ -14,11 +14,16 @@ using json = nlohmann::json;
 constexpr const char* kPrefix = "base_model.model.";
 
 
+// io/ compiles as C++17 too: the fuzz build's clang cannot read LibTorch 1.13's headers as C++20.
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 // PEFT matches pattern keys against the module path by suffix ("q_proj" or "layers.0.self_attn.q_proj").
 template <typename T>
 const T* MatchPattern(const std::map<std::string, T>& patterns, const std::string& path) {
   for (const auto& [key, value] : patterns) {
-    if (path == key || path.ends_with("." + key)) return &value;
+    if (path == key || EndsWith(path, "." + key)) return &value;
   }
   return nullptr;
 }
@@ -133,7 +138,7 @@ Result<LoraAdapter> LoadPeftAdapter(const std::string& dir) {
       auto pos = name.find(std::string(ab) + ".default.weight");
       if (pos != std::string::npos) name = name.substr(0, pos) + ab + ".weight";
     }
-    bool is_a = name.ends_with(".lora_A.weight"), is_b = name.ends_with(".lora_B.weight");
+    bool is_a = EndsWith(name, ".lora_A.weight"), is_b = EndsWith(name, ".lora_B.weight");
     if (!is_a && !is_b) {
       if (name.find("lora_embedding") != std::string::npos) {
         return Status::Unimplemented(w_path, "embedding adapters ('" + t.name + "') are not supported");
