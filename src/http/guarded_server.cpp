@@ -340,7 +340,7 @@ void GuardedServer::ServeSocket(int fd) {
     bool ok = false;
     std::string escaped;
     try {
-      ok = process_request(strm, last, connection_closed, nullptr);
+      ok = ProcessRequest(strm, last, connection_closed);
     } catch (const std::exception& e) {
       escaped = e.what();
     } catch (...) {

@@ -66,6 +66,20 @@ class GuardedServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
+  // httplib's process_request: cpp-httplib 0.18 (Debian 13) added the addresses to its arguments.
+  template <typename Self = GuardedServer>
+  bool ProcessRequest(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
+    Self& self = *this;
+    if constexpr (requires { self.process_request(strm, close_connection, connection_closed, nullptr); }) {
+      return self.process_request(strm, close_connection, connection_closed, nullptr);
+    } else {
+      std::string remote, local;
+      int remote_port = 0, local_port = 0;
+      strm.get_remote_ip_and_port(remote, remote_port);
+      strm.get_local_ip_and_port(local, local_port);
+      return self.process_request(strm, remote, remote_port, local, local_port, close_connection, connection_closed, nullptr);
+    }
+  }
   bool AdmitClient(const std::string& address);
   void ReleaseClient(const std::string& address);
   void Log(const std::string& line) const;
