@@ -60,10 +60,9 @@ bool AsBool(const json& v, const std::string& name) {
   return v.get<bool>();
 }
 
-const json& AsArray(const json& v, const std::string& name, size_t max_size) {
+void RequireArray(const json& v, const std::string& name, size_t max_size) {
   if (!v.is_array()) Fail(name, "must be an array");
   if (v.size() > max_size) Fail(name, "has more than " + std::to_string(max_size) + " elements");
-  return v;
 }
 
 Fields::Fields(const json& object, std::string path) : object_(object), path_(std::move(path)) {
@@ -94,7 +93,8 @@ int64_t Fields::Int(const char* key, int64_t lo, int64_t hi, int64_t fallback) c
 bool Fields::Bool(const char* key, bool fallback) const { return Has(key) ? AsBool(object_.at(key), Name(key)) : fallback; }
 
 std::vector<std::string> Fields::Strings(const char* key) const {
-  const json& a = AsArray(Required(key), Name(key), 10000);
+  const json& a = Required(key);
+  RequireArray(a, Name(key), 10000);
   std::vector<std::string> out;
   for (size_t i = 0; i < a.size(); ++i) out.push_back(AsString(a[i], Name(key) + "[" + std::to_string(i) + "]"));
   return out;

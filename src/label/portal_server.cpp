@@ -339,10 +339,12 @@ struct PortalServer::Impl {
       TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
       const Fields f(c.body);
       Submission s;
-      const json& dims = http::AsArray(f.Required("ranks"), "ranks", 8);
+      const json& dims = f.Required("ranks");
+      http::RequireArray(dims, "ranks", 8);
       for (size_t d = 0; d < dims.size(); ++d) {
         const std::string name = "ranks[" + std::to_string(d) + "]";
-        const json& row = http::AsArray(dims[d], name, 64);
+        const json& row = dims[d];
+        http::RequireArray(row, name, 64);
         std::vector<int>& out = s.ranks.emplace_back();
         for (size_t i = 0; i < row.size(); ++i) out.push_back(static_cast<int>(http::AsInt(row[i], name + "[" + std::to_string(i) + "]", 1, 64)));
       }

@@ -60,6 +60,7 @@ class Fields {
 std::string AsString(const nlohmann::json& v, const std::string& name);
 int64_t AsInt(const nlohmann::json& v, const std::string& name, int64_t lo, int64_t hi);
 bool AsBool(const nlohmann::json& v, const std::string& name);
-const nlohmann::json& AsArray(const nlohmann::json& v, const std::string& name, size_t max_size);
+// Throws FieldError unless `v` is an array of at most `max_size` elements.
+void RequireArray(const nlohmann::json& v, const std::string& name, size_t max_size);
 
 }  // namespace tenet::http
