@@ -124,11 +124,15 @@ Status Evaluator::ExecSet(const Stmt& s, Frame& frame) {
       return Status::InvalidArgument(Where(s.line), "cannot assign attribute on non-namespace object '" +
                                                         s.targets[0] + "'");
     }
-    if (v.depth() + 1 > kMaxValueDepth) {
-      return Status::InvalidArgument(Where(s.line), "value nested too deeply");
+    // Walked now, not read off the recorded depth: a namespace inside v may have been filled since
+    // v was built, and v must not hold the target itself (a cycle that printing, comparing and
+    // freeing would follow forever).
+    const int depth = CurrentDepth(v, &target.dict(), kMaxValueDepth);
+    if (depth < 0) {
+      return Status::InvalidArgument(Where(s.line), "cannot assign to '" + s.targets[0] + "." + s.attr + "' a value that contains '" +
+                                                        s.targets[0] + "' itself");
     }
-    // Namespace depth is not re-tracked after assignment; it only guards printing, and the
-    // assigned value's own depth was checked when it was built.
+    if (depth + 1 > kMaxValueDepth) return Status::InvalidArgument(Where(s.line), "value nested too deeply");
     target.mutable_namespace().Set(s.attr, std::move(v));
     return Status::OK();
   }

@@ -249,6 +249,29 @@ Result<int> Compare(const Value& a, const Value& b) {
                                                       "' and '" + TypeName(b) + "'");
 }
 
+int CurrentDepth(const Value& v, const DictData* target, int limit) {
+  int deepest = 0;
+  if (v.is_list()) {
+    for (const Value& x : v.list().items) {
+      const int d = CurrentDepth(x, target, limit - 1);
+      if (d < 0) return -1;
+      deepest = std::max(deepest, d);
+      if (deepest >= limit) break;
+    }
+  } else if (v.is_dict()) {
+    if (&v.dict() == target) return -1;
+    for (const auto& [k, x] : v.dict().entries) {
+      const int d = CurrentDepth(x, target, limit - 1);
+      if (d < 0) return -1;
+      deepest = std::max(deepest, d);
+      if (deepest >= limit) break;
+    }
+  } else {
+    return 0;
+  }
+  return deepest + 1;
+}
+
 Status AppendRepr(std::string* out, const Value& v, size_t limit) {
   switch (v.kind()) {
     case Value::Kind::kUndefined: *out += "Undefined"; break;

@@ -121,6 +121,12 @@ bool Equals(const Value& a, const Value& b);
 // Python ordering for <, <=, >, >=: -1, 0 or 1. InvalidArgument for unordered types.
 Result<int> Compare(const Value& a, const Value& b);
 
+// Depth of v's containers as they are now, walking into namespaces (whose contents may have been
+// assigned after containers holding them were built, so the depths recorded at construction can
+// be stale), or -1 when `target` is among them (assigning v into target would make a cycle).
+// Stops counting past `limit`.
+int CurrentDepth(const Value& v, const DictData* target, int limit);
+
 // Appends Python str(v) (undefined prints as ""). InvalidArgument once `out` would exceed `limit`
 // bytes, so shared sub-lists cannot explode memory.
 Status AppendStr(std::string* out, const Value& v, size_t limit);

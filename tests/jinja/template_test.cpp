@@ -277,6 +277,17 @@ TEST(JinjaHostile, RuntimeBounds) {
   ExpectError("{{ [1] * 10000000000 }}", Status::Code::kInvalidArgument, "exceeds");
   ExpectError("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}",
               Status::Code::kInvalidArgument, "nested");
+  // Found by the chat_template fuzzer: a namespace holding itself (through a tuple) overflowed the
+  // stack when printed. Cycles are refused when assigned, also through another namespace.
+  ExpectError("{% set ns = namespace(a=0) %}{% set ns.a = ns, 1 %}{{ ns.a }}", Status::Code::kInvalidArgument, "contains 'ns' itself");
+  ExpectError("{% set ns = namespace(a=0) %}{% set m = namespace(b=[ns]) %}{% set ns.a = {'k': m} %}{{ ns }}",
+              Status::Code::kInvalidArgument, "contains 'ns' itself");
+  // Namespaces filled after the containers that hold them were built still count toward the depth.
+  ExpectError("{% set n = namespace(a=0) %}{% set l = [n] %}{% set d = namespace(x=[]) %}"
+              "{% for i in range(126) %}{% set d.x = [d.x] %}{% endfor %}{% set n.a = d.x %}"
+              "{% set m = namespace(a=0) %}{% set m.a = [[l]] %}",
+              Status::Code::kInvalidArgument, "nested too deeply");
+  EXPECT_EQ(R("{% set ns = namespace(a=0) %}{% set m = namespace(b=1) %}{% set ns.a = [m, m] %}{{ ns.a|length }}"), "2");
   ExpectError("{{ 9223372036854775807 + 1 }}", Status::Code::kInvalidArgument, "overflow");
   ExpectError("{{ 1 // 0 }}", Status::Code::kInvalidArgument, "division");
   RenderOptions small;
