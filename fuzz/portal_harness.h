@@ -28,8 +28,6 @@ class PortalHarness {
     o.log = [](const std::string&) {};
     server_ = std::make_unique<label::PortalServer>(*db_, o);
     label::Accounts accounts(*db_);
-    const auto admin = std::move(accounts.EnsureAdmin()).value();
-    (void)admin;
     auto inv = std::move(accounts.Invite("ann@example.com", "team", 3600)).value();
     annotator_ = std::move(accounts.AcceptInvitation(inv.second, "Ann", "a long password")).value();
     annotator_id_ = annotator_.session.user.id;
