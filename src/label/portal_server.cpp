@@ -132,10 +132,9 @@ Result<double> QueryNumber(const httplib::Request& q, const char* key, double lo
 
 Result<uint64_t> QueryInteger(const httplib::Request& q, const char* key, uint64_t hi) {
   const std::string v = q.get_param_value(key);
-  char* end = nullptr;
   errno = 0;
   const bool digits = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-  const unsigned long long u = digits ? std::strtoull(v.c_str(), &end, 10) : 0;
+  const unsigned long long u = digits ? std::strtoull(v.c_str(), nullptr, 10) : 0;
   if (!digits || errno != 0 || u > hi) {
     return Status::InvalidArgument("bad_query", std::string(key) + " must be an integer from 0 to " + std::to_string(hi));
   }
@@ -159,6 +158,7 @@ struct PortalServer::Impl {
   Jobs jobs{db};
   Tasks tasks{db};
   LoginLimiter logins;
+  http::LogFn log;  // options.log, or stderr
   http::GuardedServer svr;
   int port = 0;
 
@@ -166,7 +166,7 @@ struct PortalServer::Impl {
     if (log) return log;
     return [](const std::string& line) { std::cerr << "tenet label serve: " << line << std::endl; };
   }
-  Impl(LabelDb& d, PortalOptions o) : db(d), opt(o), logins(d, o.login), svr(o.http, LogTo(o.log)) {}
+  Impl(LabelDb& d, PortalOptions o) : db(d), opt(o), logins(d, o.login), log(LogTo(o.log)), svr(o.http, log) {}
 
   enum class Access { kPublic, kSignedIn, kAdmin };
   struct Call {
@@ -177,8 +177,6 @@ struct PortalServer::Impl {
     const User& user() const { return session->user; }
   };
   using ApiFn = std::function<Result<json>(Call&)>;
-
-  void LogLine(const std::string& line) const { LogTo(opt.log)(line); }
 
   void Api(bool post, const std::string& pattern, Access access, size_t max_body, ApiFn fn) {
     auto handler = [this, post, access, max_body, fn](const httplib::Request& req, httplib::Response& res) {
@@ -211,7 +209,7 @@ struct PortalServer::Impl {
       try {
         Result<json> r = fn(call);
         if (!r.ok()) {
-          if (HttpCode(r.status()) == 500) LogLine(req.method + " " + req.path + " failed: " + r.status().ToString());
+          if (HttpCode(r.status()) == 500) log(req.method + " " + req.path + " failed: " + r.status().ToString());
           return SendError(res, r.status());
         }
         SendJson(res, 200, r.value());
