@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tenet/util/file.h"
+#include "tenet/util/isa.h"
 #include "tenet/util/runtime.h"
 
 namespace tenet::cli {
@@ -24,6 +25,14 @@ int Dispatch(int argc, char** argv, const CommandSpec* table, size_t n) {
   CLI::App app{"Tenet: align Llama-family chat models with human preferences (DPO + LoRA).", "tenet"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tenet 0.1.0");
+  // One switch for measuring an AVX2-only machine on a newer one (tenet/util/isa.h). Allowed after
+  // the command's name too (fallthrough).
+  std::string isa;
+  app.add_option("--isa", isa,
+                 "Cap the instruction set of Tenet's kernels, oneDNN, ATen and OpenBLAS: native, avx512_bf16, "
+                 "avx512, avx2, baseline (same as TENET_ISA=...)")
+      ->envname("TENET_ISA");
+  app.fallthrough();
   std::vector<std::pair<CLI::App*, RunFn>> runners;
   for (size_t i = 0; i < n; ++i) {
     std::istringstream words(table[i].path);
@@ -55,6 +64,10 @@ int Dispatch(int argc, char** argv, const CommandSpec* table, size_t n) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "tenet: error: " << e.what() << " (see --help)\n";
     return kExitUsage;
+  }
+  if (!isa.empty()) {
+    Status s = ReexecUnderIsaCap(isa, argv);  // returns only when already capped, or on error
+    if (!s.ok()) return Fail(s, /*usage=*/true);
   }
   for (auto& [sub, run] : runners) {
     if (sub->parsed()) {

@@ -10,6 +10,7 @@
 #include "tenet/cli/commands.h"
 #include "tenet/model/llama.h"
 #include "tenet/model/packed_gemm.h"
+#include "tenet/util/isa.h"
 #include "tenet/util/runtime.h"
 
 namespace tenet::cli {
@@ -19,6 +20,18 @@ struct InfoArgs {
   std::string model, adapter;
   RuntimeOptions rt;
 };
+
+// Which instruction set Tenet's kernels run (tenet/util/isa.h) and the variables that cap oneDNN,
+// ATen and OpenBLAS (`--isa` / TENET_ISA). LibTorch 1.13 does not export ATen's own answer.
+nlohmann::json IsaJson() {
+  const char* env = std::getenv("TENET_ISA");
+  nlohmann::json j = {{"cpu", IsaName(CpuIsa())},
+                      {"kernels", IsaName(KernelIsa())},
+                      {"cap", env != nullptr ? nlohmann::json(env) : nlohmann::json(nullptr)},
+                      {"libraries", LibraryCapSummary()}};
+  if (env != nullptr && !ParseIsaCap(env).ok()) j["warning"] = "TENET_ISA is not a known ISA; nothing is capped";
+  return j;
+}
 
 nlohmann::json RuntimeJson() {
   BlasInfo blas = DetectBlas();
@@ -39,6 +52,7 @@ nlohmann::json RuntimeJson() {
       {"cpu",
        {{"model", cpu.model_name}, {"avx2", cpu.avx2}, {"avx512f", cpu.avx512f}, {"avx512_bf16", cpu.avx512_bf16},
         {"amx_bf16", cpu.amx_bf16}}},
+      {"isa", IsaJson()},
   };
 }
 }  // namespace

@@ -93,12 +93,8 @@ TENET_INLINE double BlockSumsImpl(const T* x, size_t n, float t, float m, double
   return total;
 }
 
-TENET_ROW_KERNEL double BlockSums(const float* x, size_t n, float t, float m, double* sums) {
-  return BlockSumsImpl(x, n, t, m, sums);
-}
-TENET_ROW_KERNEL double BlockSums(const uint16_t* x, size_t n, float t, float m, double* sums) {
-  return BlockSumsImpl(x, n, t, m, sums);
-}
+TENET_ROW_KERNEL(double, BlockSums, BlockSumsImpl, (const float* x, size_t n, float t, float m, double* sums), (x, n, t, m, sums))
+TENET_ROW_KERNEL(double, BlockSums, BlockSumsImpl, (const uint16_t* x, size_t n, float t, float m, double* sums), (x, n, t, m, sums))
 
 template <typename T>
 size_t RowArgMaxImpl(const T* x, size_t n) {
@@ -170,8 +166,8 @@ size_t RowDrawImpl(const T* x, size_t n, float t, double u) {
 
 }  // namespace
 
-TENET_ROW_KERNEL float RowMax(const float* x, size_t n) { return RowMaxImpl(x, n); }
-TENET_ROW_KERNEL float RowMax(const uint16_t* x, size_t n) { return RowMaxImpl(x, n); }
+TENET_ROW_KERNEL(float, RowMax, RowMaxImpl, (const float* x, size_t n), (x, n))
+TENET_ROW_KERNEL(float, RowMax, RowMaxImpl, (const uint16_t* x, size_t n), (x, n))
 
 size_t RowArgMax(const float* x, size_t n) { return RowArgMaxImpl(x, n); }
 size_t RowArgMax(const uint16_t* x, size_t n) { return RowArgMaxImpl(x, n); }

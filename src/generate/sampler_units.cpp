@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sampler_rows.h"
+#include "tenet/util/row_kernel.h"
 
 namespace tenet::sampler_units {
 namespace {
@@ -44,9 +45,10 @@ void Compact(Candidates& c, const std::vector<float>& w, Keep keep) {
   c.logits.resize(out);
 }
 
-__attribute__((target_clones("avx2", "default"))) void Divide(float* x, size_t n, float d) {
+TENET_INLINE void DivideImpl(float* x, size_t n, float d) {
   for (size_t i = 0; i < n; ++i) x[i] /= d;
 }
+TENET_ROW_KERNEL(void, Divide, DivideImpl, (float* x, size_t n, float d), (x, n, d))
 
 // Repetition (CTRL, as HF's RepetitionPenaltyLogitsProcessor) then presence/frequency (OpenAI).
 // Repetition first: it is a ratio on the raw logit, and HF applies it to the model's logits.
@@ -325,9 +327,9 @@ class DistUnit : public SamplerUnit {
 
 float MaxOf(const float* x, size_t n) { return RowMax(x, n); }  // NaN-free here, so RowMax's NaN rule is moot
 
-// The one loop that touches every token with real arithmetic: also built for AVX2 and picked at
-// load time (GCC function multiversioning). No FMA in either clone, so both give the same bits.
-__attribute__((target_clones("avx2", "default"))) double Weights(const float* x, size_t n, float x_max, float* w) {
+// The one loop that touches every token with real arithmetic: built per ISA (row_kernel.h), no FMA
+// in any version, so all give the same bits.
+TENET_INLINE double WeightsImpl(const float* x, size_t n, float x_max, float* w) {
   if (x_max == kInf) {
     for (size_t i = 0; i < n; ++i) w[i] = x[i] == kInf ? 1.0f : 0.0f;
   } else if (x_max == -kInf) {
@@ -345,6 +347,7 @@ __attribute__((target_clones("avx2", "default"))) double Weights(const float* x,
   for (size_t j = 0; j < kLanes; ++j) total += lane[j];
   return total;
 }
+TENET_ROW_KERNEL(double, Weights, WeightsImpl, (const float* x, size_t n, float x_max, float* w), (x, n, x_max, w))
 
 std::unique_ptr<SamplerUnit> MakePenalties(float repetition, float presence, float frequency, int32_t vocab_size) {
   return std::make_unique<PenaltiesUnit>(repetition, presence, frequency, vocab_size);

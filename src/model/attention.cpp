@@ -115,25 +115,12 @@ TENET_INLINE void BackwardKeptRowImpl(const T* x, T* dp, size_t S, float scale, 
   Narrow(g, S, dp);
 }
 
-TENET_ROW_KERNEL RowStats ForwardRow(float* x, const float* bias, size_t S, float scale, float* buf) {
-  return ForwardRowImpl(x, bias, S, scale, buf);
-}
-TENET_ROW_KERNEL RowStats ForwardRow(uint16_t* x, const float* bias, size_t S, float scale, float* buf) {
-  return ForwardRowImpl(x, bias, S, scale, buf);
-}
-TENET_ROW_KERNEL void BackwardRow(float* x, float* dp, const float* bias, size_t S, float scale, RowStats st, float* p, float* g) {
-  BackwardRowImpl(x, dp, bias, S, scale, st, p, g);
-}
-TENET_ROW_KERNEL void BackwardRow(uint16_t* x, uint16_t* dp, const float* bias, size_t S, float scale, RowStats st, float* p,
-                                  float* g) {
-  BackwardRowImpl(x, dp, bias, S, scale, st, p, g);
-}
-TENET_ROW_KERNEL void BackwardKeptRow(const float* x, float* dp, size_t S, float scale, float* p, float* g) {
-  BackwardKeptRowImpl(x, dp, S, scale, p, g);
-}
-TENET_ROW_KERNEL void BackwardKeptRow(const uint16_t* x, uint16_t* dp, size_t S, float scale, float* p, float* g) {
-  BackwardKeptRowImpl(x, dp, S, scale, p, g);
-}
+TENET_ROW_KERNEL(RowStats, ForwardRow, ForwardRowImpl, (float* x, const float* bias, size_t S, float scale, float* buf), (x, bias, S, scale, buf))
+TENET_ROW_KERNEL(RowStats, ForwardRow, ForwardRowImpl, (uint16_t* x, const float* bias, size_t S, float scale, float* buf), (x, bias, S, scale, buf))
+TENET_ROW_KERNEL(void, BackwardRow, BackwardRowImpl, (float* x, float* dp, const float* bias, size_t S, float scale, RowStats st, float* p, float* g), (x, dp, bias, S, scale, st, p, g))
+TENET_ROW_KERNEL(void, BackwardRow, BackwardRowImpl, (uint16_t* x, uint16_t* dp, const float* bias, size_t S, float scale, RowStats st, float* p, float* g), (x, dp, bias, S, scale, st, p, g))
+TENET_ROW_KERNEL(void, BackwardKeptRow, BackwardKeptRowImpl, (const float* x, float* dp, size_t S, float scale, float* p, float* g), (x, dp, S, scale, p, g))
+TENET_ROW_KERNEL(void, BackwardKeptRow, BackwardKeptRowImpl, (const uint16_t* x, uint16_t* dp, size_t S, float scale, float* p, float* g), (x, dp, S, scale, p, g))
 
 struct Dims {
   int64_t B, H, K, G, T, S, D;

@@ -138,10 +138,10 @@ TENET_INLINE RowKept KeptRowImpl(T* x, size_t V, int64_t target) {
   return r;
 }
 
-TENET_ROW_KERNEL RowForward ForwardRow(const float* x, size_t V, int64_t t) { return ForwardRowImpl(x, V, t); }
-TENET_ROW_KERNEL RowForward ForwardRow(const uint16_t* x, size_t V, int64_t t) { return ForwardRowImpl(x, V, t); }
-TENET_ROW_KERNEL RowKept KeptRow(float* x, size_t V, int64_t t) { return KeptRowImpl(x, V, t); }
-TENET_ROW_KERNEL RowKept KeptRow(uint16_t* x, size_t V, int64_t t) { return KeptRowImpl(x, V, t); }
+TENET_ROW_KERNEL(RowForward, ForwardRow, ForwardRowImpl, (const float* x, size_t V, int64_t t), (x, V, t))
+TENET_ROW_KERNEL(RowForward, ForwardRow, ForwardRowImpl, (const uint16_t* x, size_t V, int64_t t), (x, V, t))
+TENET_ROW_KERNEL(RowKept, KeptRow, KeptRowImpl, (float* x, size_t V, int64_t t), (x, V, t))
+TENET_ROW_KERNEL(RowKept, KeptRow, KeptRowImpl, (uint16_t* x, size_t V, int64_t t), (x, V, t))
 
 // Runs KeptRow over rows [s, s + len) of `logits` (N, V); fills log p, row sums, the softmax sums
 // and the argmax hits of those rows.

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "tenet/util/isa.h"
+
 #ifdef TENET_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -133,6 +135,9 @@ bool Run(const torch::Tensor& a, const torch::Tensor& w, Side side, torch::Tenso
   // A trainable weight (full fine-tuning) would be packed again after every optimizer step.
   // bf16 (bf16 or fp32 out) or fp32 throughout.
   const bool bf16 = w.scalar_type() == torch::kBFloat16;
+  // oneDNN 2.x has brgemm matmuls from AVX-512 on, bf16 ones from AVX512_BF16 on; asking it for one
+  // under ONEDNN_MAX_CPU_ISA=AVX2 throws instead of reporting a reference kernel.
+  if (KernelIsa() < (bf16 ? Isa::kAvx512Bf16 : Isa::kAvx512)) return false;
   if (!w.device().is_cpu() || (!bf16 && w.scalar_type() != torch::kFloat32) || !w.is_contiguous() || w.requires_grad()) return false;
   if (!a.device().is_cpu() || a.scalar_type() != w.scalar_type() || a.stride(1) != 1) return false;
   if (!out.device().is_cpu() || (out.scalar_type() != w.scalar_type() && !(bf16 && out.scalar_type() == torch::kFloat32)) ||

@@ -95,19 +95,10 @@ TENET_INLINE void BackwardRowImpl(const T* x, const T* w, const T* dy, size_t C,
   }
 }
 
-TENET_ROW_KERNEL float ForwardRow(const float* x, const float* w, size_t C, float eps, float* y) {
-  return ForwardRowImpl(x, w, C, eps, y);
-}
-TENET_ROW_KERNEL float ForwardRow(const uint16_t* x, const uint16_t* w, size_t C, float eps, uint16_t* y) {
-  return ForwardRowImpl(x, w, C, eps, y);
-}
-TENET_ROW_KERNEL void BackwardRow(const float* x, const float* w, const float* dy, size_t C, float r, float* dx, float* dw) {
-  BackwardRowImpl(x, w, dy, C, r, dx, dw);
-}
-TENET_ROW_KERNEL void BackwardRow(const uint16_t* x, const uint16_t* w, const uint16_t* dy, size_t C, float r, uint16_t* dx,
-                                  float* dw) {
-  BackwardRowImpl(x, w, dy, C, r, dx, dw);
-}
+TENET_ROW_KERNEL(float, ForwardRow, ForwardRowImpl, (const float* x, const float* w, size_t C, float eps, float* y), (x, w, C, eps, y))
+TENET_ROW_KERNEL(float, ForwardRow, ForwardRowImpl, (const uint16_t* x, const uint16_t* w, size_t C, float eps, uint16_t* y), (x, w, C, eps, y))
+TENET_ROW_KERNEL(void, BackwardRow, BackwardRowImpl, (const float* x, const float* w, const float* dy, size_t C, float r, float* dx, float* dw), (x, w, dy, C, r, dx, dw))
+TENET_ROW_KERNEL(void, BackwardRow, BackwardRowImpl, (const uint16_t* x, const uint16_t* w, const uint16_t* dy, size_t C, float r, uint16_t* dx, float* dw), (x, w, dy, C, r, dx, dw))
 
 // Rows split into `parts` contiguous ranges run in parallel, so that each range has its own dw partial.
 template <typename F>

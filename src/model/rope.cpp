@@ -42,16 +42,10 @@ TENET_INLINE void RotateBackImpl(const T* dy, const float* c, const float* s, si
   Narrow(a, D, dx);
 }
 
-TENET_ROW_KERNEL void Rotate(const float* x, const float* c, const float* s, size_t D, float* y) { RotateImpl(x, c, s, D, y); }
-TENET_ROW_KERNEL void Rotate(const uint16_t* x, const float* c, const float* s, size_t D, uint16_t* y) {
-  RotateImpl(x, c, s, D, y);
-}
-TENET_ROW_KERNEL void RotateBack(const float* g, const float* c, const float* s, size_t D, float* dx) {
-  RotateBackImpl(g, c, s, D, dx);
-}
-TENET_ROW_KERNEL void RotateBack(const uint16_t* g, const float* c, const float* s, size_t D, uint16_t* dx) {
-  RotateBackImpl(g, c, s, D, dx);
-}
+TENET_ROW_KERNEL(void, Rotate, RotateImpl, (const float* x, const float* c, const float* s, size_t D, float* y), (x, c, s, D, y))
+TENET_ROW_KERNEL(void, Rotate, RotateImpl, (const uint16_t* x, const float* c, const float* s, size_t D, uint16_t* y), (x, c, s, D, y))
+TENET_ROW_KERNEL(void, RotateBack, RotateBackImpl, (const float* g, const float* c, const float* s, size_t D, float* dx), (g, c, s, D, dx))
+TENET_ROW_KERNEL(void, RotateBack, RotateBackImpl, (const uint16_t* g, const float* c, const float* s, size_t D, uint16_t* dx), (g, c, s, D, dx))
 
 // Shapes: x (B, T, H*D) contiguous, cs (2, B, T, D) fp32 (cos, sin; values of the model dtype),
 // y (B, H, T, D). Each (b, t) is one unit of work: its cos/sin row is read once for all H heads.

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "tenet/util/exp_avx512.h"
+#include "tenet/util/exp_simd.h"
 #include "tenet/util/fast_exp.h"
 #include "tenet/util/row_kernel.h"
 #include "tensor_rows.h"
@@ -62,14 +62,10 @@ TENET_INLINE void BackwardImpl(const T* g, const T* u, const T* dy, size_t n, T*
   }
 }
 
-TENET_ROW_KERNEL void Forward(const float* g, const float* u, size_t n, float* y) { ForwardImpl(g, u, n, y); }
-TENET_ROW_KERNEL void Forward(const uint16_t* g, const uint16_t* u, size_t n, uint16_t* y) { ForwardImpl(g, u, n, y); }
-TENET_ROW_KERNEL void Backward(const float* g, const float* u, const float* dy, size_t n, float* dg, float* du) {
-  BackwardImpl(g, u, dy, n, dg, du);
-}
-TENET_ROW_KERNEL void Backward(const uint16_t* g, const uint16_t* u, const uint16_t* dy, size_t n, uint16_t* dg, uint16_t* du) {
-  BackwardImpl(g, u, dy, n, dg, du);
-}
+TENET_ROW_KERNEL(void, Forward, ForwardImpl, (const float* g, const float* u, size_t n, float* y), (g, u, n, y))
+TENET_ROW_KERNEL(void, Forward, ForwardImpl, (const uint16_t* g, const uint16_t* u, size_t n, uint16_t* y), (g, u, n, y))
+TENET_ROW_KERNEL(void, Backward, BackwardImpl, (const float* g, const float* u, const float* dy, size_t n, float* dg, float* du), (g, u, dy, n, dg, du))
+TENET_ROW_KERNEL(void, Backward, BackwardImpl, (const uint16_t* g, const uint16_t* u, const uint16_t* dy, size_t n, uint16_t* dg, uint16_t* du), (g, u, dy, n, dg, du))
 
 // bf16 rows on 16 lanes with AVX-512F: the same steps as ForwardImpl / BackwardImpl in registers
 // (exp by Exp16, the same polynomial as FastExp; results may differ from the loops above in the
@@ -122,15 +118,72 @@ __attribute__((target("avx512f"))) void BackwardBf16Avx512(const uint16_t* g, co
   if (i < n) BackwardImpl(g + i, u + i, dy + i, n - i, dg + i, du + i);
 }
 
+// The same on 8 lanes with AVX2 + FMA (the same operations, so the same bits as on 16).
+__attribute__((target("avx2,fma"))) inline __m256 WidenBf16x8(const uint16_t* x) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))), 16));
+}
+__attribute__((target("avx2,fma"))) inline __m256i RoundBits8(__m256 x) {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  return _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb));
+}
+__attribute__((target("avx2,fma"))) inline __m256 RoundBf16x8(__m256 x) {
+  return _mm256_castsi256_ps(_mm256_and_si256(RoundBits8(x), _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+__attribute__((target("avx2,fma"))) inline void NarrowBf16x8(__m256 x, uint16_t* out) {
+  // packus works within 128-bit halves: [a0..a3 a0..a3 | a4..a7 a4..a7]; qwords 0 and 2 hold a0..a7.
+  const __m256i hi = _mm256_srli_epi32(RoundBits8(x), 16);
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(hi, hi), 0x08);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
+}
+__attribute__((target("avx2,fma"))) inline __m256 Sigmoid8(__m256 g) {
+  const __m256 abs_g = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+  const __m256 e = Exp8(_mm256_sub_ps(_mm256_setzero_ps(), abs_g));
+  const __m256 inv = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+  return _mm256_blendv_ps(_mm256_mul_ps(e, inv), inv, _mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_GE_OQ));
+}
+
+__attribute__((target("avx2,fma"))) void ForwardBf16Avx2(const uint16_t* g, const uint16_t* u, size_t n, uint16_t* y) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 gv = WidenBf16x8(g + i);
+    const __m256 silu = RoundBf16x8(_mm256_mul_ps(gv, Sigmoid8(gv)));
+    NarrowBf16x8(_mm256_mul_ps(silu, WidenBf16x8(u + i)), y + i);
+  }
+  if (i < n) ForwardImpl(g + i, u + i, n - i, y + i);
+}
+
+__attribute__((target("avx2,fma"))) void BackwardBf16Avx2(const uint16_t* g, const uint16_t* u, const uint16_t* dy, size_t n,
+                                                         uint16_t* dg, uint16_t* du) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 gv = WidenBf16x8(g + i), uv = WidenBf16x8(u + i), dv = WidenBf16x8(dy + i);
+    const __m256 sv = Sigmoid8(gv);
+    NarrowBf16x8(_mm256_mul_ps(RoundBf16x8(_mm256_mul_ps(gv, sv)), dv), du + i);
+    const __m256 t = _mm256_add_ps(one, _mm256_mul_ps(gv, _mm256_sub_ps(one, sv)));
+    NarrowBf16x8(_mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dv, uv), sv), t), dg + i);
+  }
+  if (i < n) BackwardImpl(g + i, u + i, dy + i, n - i, dg + i, du + i);
+}
+
 void ForwardRange(const float* g, const float* u, size_t n, float* y) { Forward(g, u, n, y); }
 void ForwardRange(const uint16_t* g, const uint16_t* u, size_t n, uint16_t* y) {
-  if (HaveAvx512F()) ForwardBf16Avx512(g, u, n, y);
-  else Forward(g, u, n, y);
+  switch (KernelIsa()) {
+    case Isa::kAvx512:
+    case Isa::kAvx512Bf16: return ForwardBf16Avx512(g, u, n, y);
+    case Isa::kAvx2: return ForwardBf16Avx2(g, u, n, y);
+    default: return Forward(g, u, n, y);
+  }
 }
 void BackwardRange(const float* g, const float* u, const float* dy, size_t n, float* dg, float* du) { Backward(g, u, dy, n, dg, du); }
 void BackwardRange(const uint16_t* g, const uint16_t* u, const uint16_t* dy, size_t n, uint16_t* dg, uint16_t* du) {
-  if (HaveAvx512F()) BackwardBf16Avx512(g, u, dy, n, dg, du);
-  else Backward(g, u, dy, n, dg, du);
+  switch (KernelIsa()) {
+    case Isa::kAvx512:
+    case Isa::kAvx512Bf16: return BackwardBf16Avx512(g, u, dy, n, dg, du);
+    case Isa::kAvx2: return BackwardBf16Avx2(g, u, dy, n, dg, du);
+    default: return Backward(g, u, dy, n, dg, du);
+  }
 }
 
 template <typename T>

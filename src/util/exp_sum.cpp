@@ -1,7 +1,7 @@
 // See tenet/util/exp_sum.h.
 #include "tenet/util/exp_sum.h"
 
-#include "tenet/util/exp_avx512.h"
+#include "tenet/util/exp_simd.h"
 #include "tenet/util/fast_exp.h"
 
 namespace tenet {
@@ -52,10 +52,40 @@ __attribute__((target("avx512f"))) float ExpSubSumAvx512(const float* x, size_t 
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// The same on 8 lanes; the last n % 8 go through the portable loop.
+__attribute__((target("avx2,fma"))) float ExpSubSumAvx2(const float* x, size_t n, float max, float* out) {
+  const __m256 m = _mm256_set1_ps(max);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 e0 = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    const __m256 e1 = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), m));
+    if (out != nullptr) _mm256_storeu_ps(out + i, e0), _mm256_storeu_ps(out + i + 8, e1);
+    acc0 = _mm256_add_ps(acc0, e0);
+    acc1 = _mm256_add_ps(acc1, e1);
+  }
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    if (out != nullptr) _mm256_storeu_ps(out + i, e);
+    acc0 = _mm256_add_ps(acc0, e);
+  }
+  const __m256 acc = _mm256_add_ps(acc0, acc1);
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  float total = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+  if (i < n) total += detail::ExpSubSumPortable(x + i, n - i, max, out != nullptr ? out + i : nullptr);
+  return total;
+}
+
 }  // namespace
 
 float ExpSubSum(const float* x, size_t n, float max, float* out) {
-  return HaveAvx512F() ? ExpSubSumAvx512(x, n, max, out) : detail::ExpSubSumPortable(x, n, max, out);
+  switch (KernelIsa()) {
+    case Isa::kAvx512:
+    case Isa::kAvx512Bf16: return ExpSubSumAvx512(x, n, max, out);
+    case Isa::kAvx2: return ExpSubSumAvx2(x, n, max, out);
+    default: return detail::ExpSubSumPortable(x, n, max, out);
+  }
 }
 
 }  // namespace tenet

@@ -232,7 +232,12 @@ TEST_F(TrainCli, HostileDataIsReportedOrRejectedWithTheLine) {
 TEST_F(TrainCli, Bf16RunsOnPackedWeightsAgreeWithMmAndResumeExactly) {
   auto info = RunCommand(Tenet("info"));
   ASSERT_EQ(info.exit_code, 0) << info.out;
-  const bool built = json::parse(info.out)["packed_weights"].get<bool>();
+  const json runtime = json::parse(info.out);
+  const bool built = runtime["packed_weights"].get<bool>();
+  // oneDNN packs bf16 weights only where it has a bf16 brgemm kernel (AVX512_BF16); elsewhere both
+  // runs take mm and the test checks agreement and resume only.
+  const bool packs = built && runtime["isa"]["kernels"] == "avx512_bf16";
+  if (!packs) std::cerr << "note: kernels run " << runtime["isa"]["kernels"] << ": the packed path is not taken here\n";
   const std::string args = "--max-steps 16 --save-every 5 --batch-pairs 4 --lr 1e-3";
   const std::string bf16 = " --dtype bfloat16 --threads 2 ";
   auto on = RunCommand(Tenet("train dpo --model " + *model_ + " --data " + dir_ + "/prefs.jsonl --out " + dir_ + "/on" + bf16 + args), true);
@@ -250,7 +255,7 @@ TEST_F(TrainCli, Bf16RunsOnPackedWeightsAgreeWithMmAndResumeExactly) {
   EXPECT_NEAR(a[0]["logps/chosen"].get<double>(), b[0]["logps/chosen"].get<double>(), 2e-2 * std::abs(b[0]["logps/chosen"].get<double>()));
   // Different kernels round differently: identical adapters would mean the packed path was not taken.
   const std::string adapter = "/adapter/adapter_model.safetensors";
-  if (built) {
+  if (packs) {
     EXPECT_NE(*ReadFile(dir_ + "/on" + adapter), *ReadFile(dir_ + "/off" + adapter));
   }
   ExpectKilledRunResumesLike("dpo --data " + dir_ + "/prefs.jsonl" + bf16 + args, "on", "on2", "adapter/adapter_model.safetensors");

@@ -12,6 +12,7 @@
 #include "tenet/model/logprobs.h"
 #include "tenet/model/packed_gemm.h"
 #include "tenet/model/presets.h"
+#include "tenet/util/isa.h"
 #include "tenet/util/runtime.h"
 
 namespace tenet {
@@ -29,7 +30,9 @@ class PackedGemmTest : public ::testing::Test {
     packed_gemm::SetEnabled(true);
     packed_gemm::Clear();
     if (!packed_gemm::Built()) GTEST_SKIP() << "built without oneDNN (TENET_ONEDNN)";
-    if (!DetectCpu().avx512_bf16) GTEST_SKIP() << "no AVX-512 BF16: oneDNN offers no brgemm bf16 kernel to pack for";
+    if (KernelIsa() < Isa::kAvx512Bf16) {
+      GTEST_SKIP() << "needs AVX512_BF16 (kernels run " << IsaName(KernelIsa()) << "): oneDNN offers no brgemm bf16 kernel to pack for";
+    }
   }
   void TearDown() override {
     packed_gemm::Clear();

@@ -1,6 +1,7 @@
 // Helpers for hand-vectorized row loops over fp32 or bf16 data (samplers, output-head log-probs,
-// attention): each kernel is built for AVX-512, AVX2 and the baseline (function multiversioning),
-// and bf16 rows are widened into small fp32 buffers so that GCC vectorizes each step.
+// attention): each kernel is built for AVX-512, AVX2+FMA and the baseline, and the version run is
+// picked per call by KernelIsa() (tenet/util/isa.h), so `TENET_ISA=avx2` caps it. bf16 rows are
+// widened into small fp32 buffers so that GCC vectorizes each step.
 #pragma once
 
 #include <algorithm>
@@ -8,7 +9,29 @@
 #include <cstddef>
 #include <cstdint>
 
-#define TENET_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "tenet/util/isa.h"
+
+// The target attributes of the two vector builds. Neither enables FMA, so the compiler contracts no
+// multiply-add and every version gives the same bits (seeded sampling draws the same tokens on every
+// CPU); kernels that want FMA use it explicitly in intrinsics.
+#define TENET_TARGET_AVX512 __attribute__((target("avx512f")))
+#define TENET_TARGET_AVX2 __attribute__((target("avx2")))
+
+// TENET_ROW_KERNEL(ret, Name, Impl, (params), (args)) defines `ret Name(params)` running
+// `Impl(args)` (an always-inline template) built three times, as NameAvx512 / NameAvx2 /
+// NameBaseline, and picks one per call by KernelIsa().
+#define TENET_ROW_KERNEL(ret, name, impl, params, args)                \
+  TENET_TARGET_AVX512 ret name##Avx512 params { return impl args; }    \
+  TENET_TARGET_AVX2 ret name##Avx2 params { return impl args; }        \
+  ret name##Baseline params { return impl args; }                      \
+  ret name params {                                                    \
+    switch (::tenet::KernelIsa()) {                                    \
+      case ::tenet::Isa::kAvx512:                                      \
+      case ::tenet::Isa::kAvx512Bf16: return name##Avx512 args;        \
+      case ::tenet::Isa::kAvx2: return name##Avx2 args;                \
+      default: return name##Baseline args;                             \
+    }                                                                  \
+  }
 #define TENET_INLINE __attribute__((always_inline)) inline
 
 namespace tenet {
