@@ -128,7 +128,13 @@ fi
 if [[ -n "$BATCHED" ]]; then
   NCTX=$(( (BATCH_PROMPT + NPL * NTG + 255) / 256 * 256 ))
   log "llama-batched-bench -c $NCTX -npp $BATCH_PROMPT -ntg $NTG -npl $NPL -pps -t $THREADS"
-  fa_args=(); [[ $FA == 1 ]] && fa_args=(-fa)
+  # -fa is a plain switch in older llama.cpp, and takes on|off|auto in newer ones
+  fa_args=()
+  if "$BATCHED" --help 2>&1 | grep -qE -- '--flash-attn +\[?(FA|on\|off)'; then
+    if [[ $FA == 1 ]]; then fa_args=(-fa on); else fa_args=(-fa off); fi
+  elif [[ $FA == 1 ]]; then
+    fa_args=(-fa)
+  fi
   if ! "$BATCHED" -m "$GGUF" -t "$THREADS" -tb "$THREADS" -c "$NCTX" -b 2048 -ub 512 \
       -npp "$BATCH_PROMPT" -ntg "$NTG" -npl "$NPL" -pps "${fa_args[@]}" --output-format jsonl \
       >"$WORK/batched.out" 2>"$WORK/batched.log"; then

@@ -336,7 +336,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir", help="Tenet / HF Llama folder (config.json, safetensors, tokenizer.json)")
-    ap.add_argument("--out", help="output .gguf (default: MODEL_DIR/model-<outtype>.gguf)")
+    ap.add_argument("--out", help="output .gguf (default: MODEL_DIR.<outtype>.gguf, next to the folder)")
     ap.add_argument("--outtype", default="auto", choices=["auto", "bf16", "f32", "f16"],
                     help="dtype of 2-D weights; auto keeps the checkpoint's (default)")
     ap.add_argument("--llama-cpp", help="llama.cpp checkout whose gguf-py to use (else PYTHONPATH)")
@@ -365,7 +365,7 @@ def main():
     outtype = {"bf16": "BF16", "f32": "F32", "f16": "F16"}.get(args.outtype, src_dtype)
     ftype = {"F32": gguf.LlamaFileType.ALL_F32, "F16": gguf.LlamaFileType.MOSTLY_F16,
              "BF16": gguf.LlamaFileType.MOSTLY_BF16}[outtype]
-    out = args.out or os.path.join(model_dir, f"model-{outtype.lower()}.gguf")
+    out = args.out or f"{model_dir}.{outtype.lower()}.gguf"
 
     # --- the tensor plan: (gguf name, hf name or None, ggml type, producer) in llama.cpp's order
     plan = []

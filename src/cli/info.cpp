@@ -76,7 +76,8 @@ RunFn AddInfoCommand(CLI::App& sub) {
       const ModelConfig& c = loaded->config;
       auto& m = *loaded->model;
       const int64_t params = m.num_base_parameters();
-      const size_t elem = c10::elementSize(m.dtype());
+      const size_t elem = c10::elementSize(m.dtype());  // KV cache and activations
+      const size_t weight_elem = c10::elementSize(m.weight_dtype());
       const int64_t kv_per_token = 2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim * static_cast<int64_t>(elem);
       int64_t lora_params = 0;
       for (const auto& [_, l] : m.linears())
@@ -98,8 +99,10 @@ RunFn AddInfoCommand(CLI::App& sub) {
           {"checkpoint_dtype", DtypeName(c.dtype)},
           {"checkpoint_bytes", loaded->checkpoint_bytes},
           {"dtype", DtypeName(m.dtype())},
+          {"weight_dtype", DtypeName(m.weight_dtype())},
+          {"dtype_reason", loaded->dtype_reason},
           {"device", m.device().str()},
-          {"weight_bytes", params * static_cast<int64_t>(elem)},
+          {"weight_bytes", params * static_cast<int64_t>(weight_elem)},
           {"kv_cache_bytes_per_token", kv_per_token},
           {"eos_token_ids", loaded->eos_token_ids},
       };

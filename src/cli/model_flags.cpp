@@ -23,7 +23,14 @@ Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::str
     TENET_ASSIGN_OR_RETURN(torch::ScalarType dt, ParseDtypeName(opts.dtype));
     lo.dtype = dt;
   }
+  lo.hardware_policy = true;
+  lo.prefer_bf16 = opts.prefer_bf16;
+  lo.mixed_storage = !opts.weights_in_compute_dtype;
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(model_dir, lo));
+  const auto& m = *loaded.model;
+  std::cerr << "tenet: " << DtypeName(m.dtype()) << " compute";
+  if (m.weight_dtype() != m.dtype()) std::cerr << ", " << DtypeName(m.weight_dtype()) << " weights";
+  std::cerr << " (" << loaded.dtype_reason << ")\n";
   if (!adapter_dir.empty()) {
     TENET_ASSIGN_OR_RETURN(LoraAdapter adapter, LoadPeftAdapter(adapter_dir));
     Status s = AttachAdapter(*loaded.model, adapter);
@@ -44,10 +51,7 @@ Status ApplyPackedWeights(const std::string& who, const std::string& mode, bool 
 }
 
 Result<RuntimeOptions> PreferBf16ForGeneration(RuntimeOptions opts) {
-  if (!opts.dtype.empty()) return opts;
-  CpuFeatures cpu = DetectCpu();
-  TENET_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(opts.device));
-  if (device.is_cuda() || cpu.avx512_bf16 || cpu.amx_bf16) opts.dtype = "bfloat16";
+  opts.prefer_bf16 = true;
   return opts;
 }
 

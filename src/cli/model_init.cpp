@@ -33,7 +33,7 @@ Status Run(const InitArgs& a) {
   }
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer));
   TENET_ASSIGN_OR_RETURN(ModelConfig config, PresetConfig(a.preset, tok->vocab_size()));
-  config.tie_word_embeddings = a.tie;
+  config.tie_word_embeddings = config.tie_word_embeddings || a.tie;  // llama-3.2-1b is tied by itself
   config.dtype = dtype;
   if (tok->config().bos_id) config.bos_token_id = *tok->config().bos_id;
   if (tok->config().eos_id) config.eos_token_ids = {*tok->config().eos_id};
@@ -89,7 +89,7 @@ Status Run(const InitArgs& a) {
 RunFn AddModelInitCommand(CLI::App& sub) {
   auto a = std::make_shared<InitArgs>();
   sub.add_option("--out", a->out, "Folder to write (created)")->required();
-  sub.add_option("--preset", a->preset, "tiny, small or bench")->capture_default_str();
+  sub.add_option("--preset", a->preset, "tiny, small, bench or llama-3.2-1b (the real shape: 1.24B parameters, tied head)")->capture_default_str();
   sub.add_option("--tokenizer", a->tokenizer, "Folder with tokenizer.json (+ tokenizer_config.json)")->required();
   sub.add_option("--seed", a->seed, "Random seed (same seed, same weights)")->capture_default_str();
   sub.add_option("--dtype", a->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}))->capture_default_str();

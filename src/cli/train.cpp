@@ -175,7 +175,9 @@ Status Run(TrainArgs a, const Resolved& o) {
     objective = MakeSftObjective(std::move(split.train), std::move(split.test));
   }
 
-  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, a.rt));
+  RuntimeOptions rt = a.rt;
+  rt.weights_in_compute_dtype = a.full;  // full fine-tuning trains the stored weights themselves
+  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, rt));
   loaded.model->SetGradientCheckpointing(a.gradient_checkpointing);
   // Up to two packed copies (forward and backward orientation) of the frozen weights.
   TENET_RETURN_IF_ERROR(ApplyPackedWeights(who, a.packed_weights, a.gradient_checkpointing, *loaded.model, 2));

@@ -18,6 +18,7 @@
 #include <limits>
 #include <vector>
 
+#include "tenet/model/matmul.h"
 #include "tenet/util/exp_sum.h"
 #include "tenet/util/row_kernel.h"
 #include "tensor_rows.h"
@@ -240,10 +241,10 @@ struct Block {
   // computed (G*n, D) and scattered back.
   void MmInto(torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b, int64_t G, int64_t T) const {
     if (whole) {
-      at::mm_out(x, a, b);
+      MmOut(x, a, b);
       return;
     }
-    x.view({G, T, x.size(1)}).narrow(1, t0, n).copy_(torch::mm(a, b).view({G, n, x.size(1)}));
+    x.view({G, T, x.size(1)}).narrow(1, t0, n).copy_(Mm(a, b).view({G, n, x.size(1)}));
   }
 };
 
@@ -287,9 +288,9 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
           torch::Tensor scores;  // (rows, E)
           if (probs.defined()) {
             scores = KeptBlock(probs, offsets, task, blocks, blk.t0 / block, rows, E);
-            at::mm_out(scores, blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
+            MmOut(scores, blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
           } else {
-            scores = torch::mm(blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
+            scores = Mm(blk.Gather(qb, d.G, d.T), kb.narrow(0, 0, E).t());
           }
           WithRows(scores, [&](auto* x) {
             for (int64_t r = 0; r < rows; ++r) {
@@ -337,10 +338,10 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
           const int64_t E = blk.E, rows = d.G * blk.n;
           const torch::Tensor qn = blk.Gather(qb, d.G, d.T), don = blk.Gather(dob, d.G, d.T);
           const torch::Tensor ke = kb.narrow(0, 0, E), ve = vb.narrow(0, 0, E);
-          torch::Tensor ds = torch::mm(don, ve.t());  // dP, then dS (rows, E)
+          torch::Tensor ds = Mm(don, ve.t());  // dP, then dS (rows, E)
           // The rounded probabilities (rows, E): kept by the forward, or recomputed from the scores.
           const torch::Tensor probs =
-              kept.defined() ? KeptBlock(kept, offsets, task, blocks, blk.t0 / block, rows, E) : torch::mm(qn, ke.t());
+              kept.defined() ? KeptBlock(kept, offsets, task, blocks, blk.t0 / block, rows, E) : Mm(qn, ke.t());
           WithRows(probs, [&](auto* x) {
             using Elem = std::remove_pointer_t<decltype(x)>;
             Elem* dp = reinterpret_cast<Elem*>(ds.data_ptr());
@@ -356,8 +357,8 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
             }
           });
           blk.MmInto(dqb, ds, ke, d.G, d.T);
-          dv_sum.narrow(0, 0, E).add_(torch::mm(probs.t(), don));
-          dk_sum.narrow(0, 0, E).add_(torch::mm(ds.t(), qn));
+          dv_sum.narrow(0, 0, E).add_(Mm(probs.t(), don));
+          dk_sum.narrow(0, 0, E).add_(Mm(ds.t(), qn));
         });
         dv[b][kv].copy_(dv_sum);
         dk[b][kv].copy_(dk_sum);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 
+#include "tenet/model/matmul.h"
 #include "tenet/model/packed_gemm.h"
 #include "tenet/util/exp_sum.h"
 #include "tenet/util/fast_exp.h"
@@ -172,16 +173,16 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     // With gradients wanted, all (N, V) rows stay for the backward as E' (KeptRow; in the head's
     // dtype: 2 bytes each for bf16), which then needs no second GEMM; otherwise one chunk of logits
     // at a time.
-    torch::Tensor all = keep_logits ? kept_logits.Get({N, V}, head.scalar_type()) : torch::Tensor();
+    torch::Tensor all = keep_logits ? kept_logits.Get({N, V}, hidden.scalar_type()) : torch::Tensor();
     const int64_t* tgt = targets.data_ptr<int64_t>();
     float* logp_p = logp.data_ptr<float>();
     std::vector<double> row_sums(static_cast<size_t>(N));
     int64_t hits = 0;
     for (int64_t s = 0; s < N; s += chunk) {
       const int64_t len = std::min(chunk, N - s);
-      torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : chunk_logits.Get({len, V}, head.scalar_type());  // (len, V)
+      torch::Tensor logits = keep_logits ? all.narrow(0, s, len) : chunk_logits.Get({len, V}, hidden.scalar_type());  // (len, V)
       const torch::Tensor rows = hidden.narrow(0, s, len);  // narrow rows of a contiguous tensor: contiguous
-      if (!packed_gemm::MatmulWt(rows, head, logits)) at::mm_out(logits, rows, head.t());
+      if (!packed_gemm::MatmulWt(rows, head, logits)) ProductWtOut(logits, rows, head);
       if (keep_logits) {
         KeepRows(all, s, len, tgt, logp_p, sum_exp.data_ptr<float>(), row_sums.data(), &hits);
         continue;
@@ -219,10 +220,10 @@ class HeadLogProbFn : public torch::autograd::Function<HeadLogProbFn> {
     if (ctx->needs_input_grad(0)) {
       // (N, C) in fp32: the packed path writes it so directly; mm's bf16 result is widened.
       torch::Tensor product = packed_gemm::Enabled() ? torch::empty({all.size(0), head.size(1)}, torch::kFloat32) : torch::Tensor();
-      if (!product.defined() || !packed_gemm::MatmulW(all, head, product)) product = torch::mm(all, head).to(torch::kFloat32);
+      if (!product.defined() || !packed_gemm::MatmulW(all, head, product)) product = ProductW(all, head).to(torch::kFloat32);
       d_hidden = (product * row_scale).to(hidden.scalar_type());
     }
-    if (ctx->needs_input_grad(1)) d_head = torch::mm(all.t(), (hidden.to(torch::kFloat32) * row_scale).to(hidden.scalar_type()));
+    if (ctx->needs_input_grad(1)) d_head = Mm(all.t(), (hidden.to(torch::kFloat32) * row_scale).to(hidden.scalar_type()));
     return {d_hidden, d_head, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

@@ -1,26 +1,28 @@
 // Linear + LoRA. See tenet/model/linear.h.
 #include "tenet/model/linear.h"
 
+#include "tenet/model/matmul.h"
 #include "tenet/model/packed_gemm.h"
 
 namespace tenet {
 namespace {
 
 // The frozen base's products, through the packed weight where that path applies
-// (tenet/model/packed_gemm.h), else LibTorch's mm. x (N, I) W^T -> (N, O); gy (N, O) W -> (N, I).
+// (tenet/model/packed_gemm.h), else tenet/model/matmul.h (which also takes bf16 weights under fp32
+// activations). x (N, I) W^T -> (N, O); gy (N, O) W -> (N, I).
 torch::Tensor BaseProduct(const torch::Tensor& x, const torch::Tensor& weight) {
   if (packed_gemm::Enabled() && x.is_cpu()) {
     torch::Tensor y = torch::empty({x.size(0), weight.size(0)}, x.options());
     if (packed_gemm::MatmulWt(x, weight, y)) return y;
   }
-  return torch::mm(x, weight.t());
+  return ProductWt(x, weight);
 }
 torch::Tensor BaseInputGrad(const torch::Tensor& gy, const torch::Tensor& weight) {
   if (packed_gemm::Enabled() && gy.is_cpu()) {
     torch::Tensor gx = torch::empty({gy.size(0), weight.size(1)}, gy.options());
     if (packed_gemm::MatmulW(gy, weight, gx)) return gx;
   }
-  return torch::mm(gy, weight);
+  return ProductW(gy, weight);
 }
 
 // y = x W^T + scale * (dropout(x) A^T) B^T as one autograd node (Hu et al. 2021).
@@ -49,9 +51,10 @@ class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
       keep = torch::empty_like(x2).bernoulli_(1.0 - dropout).div_(1.0 - dropout);
       h = x2 * keep;
     }
-    const torch::Tensor u = torch::mm(h, ac.t());                // (N, R)
+    const torch::Tensor u = Mm(h, ac.t());                // (N, R)
     torch::Tensor y = BaseProduct(x2, weight);                   // (N, O)
-    y.addmm_(u, bs.t());
+    if (NativeBf16(y) || y.scalar_type() != torch::kBFloat16) y.addmm_(u, bs.t());
+    else y.add_(Mm(u, bs.t()));
     ctx->save_for_backward({h, u, ac, bs, weight});
     if (keep.defined()) ctx->saved_data["keep"] = keep;
     ctx->saved_data["scale"] = scale;
@@ -67,21 +70,22 @@ class LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
     const double scale = ctx->saved_data["scale"].toDouble();
     const int64_t I = weight.size(1), O = weight.size(0);
     const torch::Tensor gy = grads[0].reshape({-1, O}).contiguous().to(h.scalar_type());  // (N, O)
-    const torch::Tensor v = torch::mm(gy, bs);                                               // (N, R)
+    const torch::Tensor v = Mm(gy, bs);                                               // (N, R)
     torch::Tensor gx;
     if (ctx->needs_input_grad(0)) {
       gx = BaseInputGrad(gy, weight);  // (N, I)
-      if (keep.defined()) gx.add_(torch::mm(v, ac) * keep);
-      else gx.addmm_(v, ac);
+      if (keep.defined()) gx.add_(Mm(v, ac) * keep);
+      else if (NativeBf16(gx) || gx.scalar_type() != torch::kBFloat16) gx.addmm_(v, ac);
+      else gx.add_(Mm(v, ac));
       std::vector<int64_t> shape = grads[0].sizes().vec();
       shape.back() = I;
       gx = gx.view(shape);
     }
     // dA = (gy scale B)^T h = v^T h;  dB = scale gy^T u. In the adapter's dtype (fp32).
-    const torch::Tensor ga = ctx->needs_input_grad(1) ? torch::mm(v.t(), h).to(torch::kFloat32) : torch::Tensor();
+    const torch::Tensor ga = ctx->needs_input_grad(1) ? Mm(v.t(), h).to(torch::kFloat32) : torch::Tensor();
     // dB as (u^T gy)^T: oneDNN runs the (R, N) x (N, O) product on gy as stored about 1.5x faster
     // than gy^T u, which reads gy transposed (bench preset, gate/up: 0.29 against 0.44 ms).
-    const torch::Tensor gb = ctx->needs_input_grad(2) ? (torch::mm(u.t(), gy).t().to(torch::kFloat32) * scale) : torch::Tensor();
+    const torch::Tensor gb = ctx->needs_input_grad(2) ? (Mm(u.t(), gy).t().to(torch::kFloat32) * scale) : torch::Tensor();
     return {gx, ga, gb, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -94,11 +98,11 @@ Linear::Linear(torch::Tensor weight, torch::Tensor bias) {
 }
 
 torch::Tensor Linear::forward(const torch::Tensor& x) {
-  if (!lora_a_.defined()) return torch::linear(x, weight_, bias_);
+  if (!lora_a_.defined()) return Affine(x, weight_, bias_);
   if (!lora_enabled_) {
     // The DPO reference (an adapter switched off) also goes through the packed weight; plain
-    // inference without an adapter keeps LibTorch's linear.
-    if (weight_.requires_grad() || !packed_gemm::Enabled()) return torch::linear(x, weight_, bias_);
+    // inference without an adapter takes Affine (LibTorch's linear where it is best).
+    if (weight_.requires_grad() || !packed_gemm::Enabled()) return Affine(x, weight_, bias_);
     std::vector<int64_t> shape = x.sizes().vec();
     shape.back() = out_features();
     torch::Tensor y = BaseProduct(x.reshape({-1, in_features()}).contiguous(), weight_).view(shape);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <map>
 
+#include "tenet/model/matmul.h"
 #include "tenet/model/rms_norm.h"
 #include "tenet/model/rope.h"
 
@@ -189,8 +190,11 @@ Result<std::shared_ptr<LlamaForCausalLM>> LlamaForCausalLM::Create(const ModelCo
     if (!torch::isFloatingType(t.scalar_type())) {
       return Status::InvalidArgument("tensor '" + spec.name + "'", std::string("has non-float dtype ") + c10::toString(t.scalar_type()));
     }
-    // .to() is a no-op (zero-copy stays zero-copy) when dtype and device already match.
-    w[spec.name] = t.to(options.device, options.dtype);
+    // .to() is a no-op (zero-copy stays zero-copy) when dtype and device already match. Matrices
+    // are stored in the weight dtype (products widen them, tenet/model/matmul.h); norm weights and
+    // biases, which meet activations elementwise, in the compute dtype.
+    const bool matrix = spec.shape.size() == 2;
+    w[spec.name] = t.to(options.device, matrix ? options.storage_dtype() : options.dtype);
   }
   auto take = [&](const std::string& name) { return w.count(name) ? w.at(name) : torch::Tensor(); };
   auto linear = [&](const std::string& path) { return std::make_shared<Linear>(take(path + ".weight"), take(path + ".bias")); };
@@ -291,7 +295,7 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   torch::Tensor bias = torch::zeros({B, 1, 1, T, S}, torch::TensorOptions().dtype(fp32_bias ? torch::kFloat32 : options_.dtype).device(dev))
                            .masked_fill(allow.to(dev).logical_not().view({B, 1, 1, T, S}), lowest);
   auto [cos, sin] = RopeCosSin(inv_freq_, pos, options_.dtype);
-  torch::Tensor x = torch::embedding(embed_, ids);  // (B, T, C)
+  torch::Tensor x = torch::embedding(embed_, ids).to(options_.dtype);  // (B, T, C)
   const bool checkpoint = checkpointing_ && cache == nullptr && torch::GradMode::is_enabled();
   // A custom autograd function only records itself when an input needs a gradient; the trainable
   // weights live inside the layers, so the (frozen) embedding output is made to need one.
@@ -305,7 +309,7 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   return RmsNorm(x, norm_, config_.rms_norm_eps);
 }
 
-torch::Tensor LlamaForCausalLM::Logits(const torch::Tensor& hidden) { return torch::linear(hidden, lm_head_); }
+torch::Tensor LlamaForCausalLM::Logits(const torch::Tensor& hidden) { return Affine(hidden, lm_head_); }
 
 void LlamaForCausalLM::SetLoraEnabled(bool enabled) {
   for (auto& [_, l] : linears_) l->set_lora_enabled(enabled);

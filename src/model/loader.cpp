@@ -5,6 +5,7 @@
 #include <set>
 
 #include "tenet/io/hf_folder.h"
+#include "tenet/model/compute_dtype.h"
 #include "tenet/util/file.h"
 
 namespace tenet {
@@ -53,13 +54,20 @@ Result<LoadedModel> LoadModel(const std::string& dir, const LoadOptions& options
   }
   ModelOptions mo;
   mo.device = options.device;
-  if (options.dtype) {
-    mo.dtype = *options.dtype;
-  } else if (c.raw.contains("torch_dtype") || c.raw.contains("dtype")) {
-    mo.dtype = c.dtype;
+  if (c.raw.contains("torch_dtype") || c.raw.contains("dtype")) {
+    out.checkpoint_dtype = c.dtype;
   } else {
     const TensorInfo* first = store->Info(expected.front().name);
-    mo.dtype = first != nullptr && torch::isFloatingType(first->dtype) ? first->dtype : torch::kFloat32;
+    out.checkpoint_dtype = first != nullptr && torch::isFloatingType(first->dtype) ? first->dtype : torch::kFloat32;
+  }
+  if (options.hardware_policy) {
+    const DtypeChoice choice = ChooseDtypes(out.checkpoint_dtype, options.device, options.dtype, options.prefer_bf16);
+    mo.dtype = choice.compute;
+    if (choice.weights != choice.compute && options.mixed_storage) mo.weight_dtype = choice.weights;
+    out.dtype_reason = choice.reason;
+  } else {
+    mo.dtype = options.dtype.value_or(out.checkpoint_dtype);
+    out.dtype_reason = options.dtype ? "requested" : "the checkpoint's";
   }
   WeightSource source = [&](const TensorSpec& spec) -> Result<torch::Tensor> {
     if (!store->Contains(spec.name)) {

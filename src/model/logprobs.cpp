@@ -8,8 +8,11 @@ namespace tenet {
 torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden, const torch::Tensor& targets,
                             int64_t chunk, TokenLogitStats* stats) {
   const torch::Tensor& head = model.lm_head_weight();
-  if (hidden.device().is_cpu() && hidden.scalar_type() == head.scalar_type() &&
-      (head.scalar_type() == torch::kFloat32 || head.scalar_type() == torch::kBFloat16)) {
+  // The CPU kernel takes fp32 or bf16 hidden rows, and a head stored in their dtype or in bf16 under
+  // fp32 (tenet/model/matmul.h).
+  const bool cpu_dtypes = (hidden.scalar_type() == torch::kFloat32 || hidden.scalar_type() == torch::kBFloat16) &&
+                          (head.scalar_type() == hidden.scalar_type() || head.scalar_type() == torch::kBFloat16);
+  if (hidden.device().is_cpu() && cpu_dtypes) {
     return head_logprobs::TokenLogProbs(hidden, head, targets.to(torch::kCPU), chunk, stats);
   }
   std::vector<torch::Tensor> parts;

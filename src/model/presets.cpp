@@ -11,11 +11,16 @@ namespace {
 struct Preset {
   const char* name;
   int64_t layers, hidden, heads, kv_heads, intermediate;
+  bool tied = false;            // the output head is the embedding matrix
+  double rope_factor = 8.0;     // llama3 rope scaling factor
 };
 constexpr Preset kPresets[] = {
     {"tiny", 2, 64, 4, 2, 192},
     {"small", 4, 256, 8, 2, 768},
     {"bench", 8, 512, 8, 2, 1536},
+    // Meta's Llama 3.2 1B (config.json of meta-llama/Llama-3.2-1B-Instruct): 1.24B parameters,
+    // 2.47 GB in bf16, so benchmarks and users can measure a real-sized model without a download.
+    {"llama-3.2-1b", 16, 2048, 32, 8, 8192, /*tied=*/true, /*rope_factor=*/32.0},
 };
 
 }  // namespace
@@ -41,7 +46,8 @@ Result<ModelConfig> PresetConfig(const std::string& preset, int64_t vocab_size) 
     c.max_position_embeddings = 131072;
     c.rms_norm_eps = 1e-5;
     c.rope_theta = 500000.0;
-    c.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 8192};
+    c.rope_scaling = RopeScaling{"llama3", p.rope_factor, 1.0, 4.0, 8192};
+    c.tie_word_embeddings = p.tied;
     c.raw = {{"initializer_range", 0.02}, {"attention_dropout", 0.0}, {"pretraining_tp", 1}, {"use_cache", true}};
     return c;
   }

@@ -43,7 +43,11 @@ int Fail(const Status& s, bool usage = false);
 struct RuntimeOptions {
   int threads = 0;             // 0: all cores of this machine
   std::string device = "auto"; // auto|cpu|cuda; auto = cuda when available
-  std::string dtype;           // ""(checkpoint's)|float32|bfloat16
+  std::string dtype;           // ""(the compute-dtype policy's, tenet/model/compute_dtype.h)|float32|bfloat16
+  // Set by commands, not flags: generation prefers bf16 where it is native; full fine-tuning
+  // stores the weights it trains in the compute dtype.
+  bool prefer_bf16 = false;
+  bool weights_in_compute_dtype = false;
 };
 void AddRuntimeFlags(CLI::App& app, RuntimeOptions* opts, bool with_dtype = true);
 // Sets LibTorch's intra-op threads (Debian's build starts with 1). InvalidArgument on bad values.

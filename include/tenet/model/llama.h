@@ -15,6 +15,8 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,8 +38,12 @@ struct TensorSpec {
 using WeightSource = std::function<Result<torch::Tensor>(const TensorSpec& spec)>;
 
 struct ModelOptions {
-  torch::ScalarType dtype = torch::kFloat32;  // compute and storage dtype of the base weights
+  torch::ScalarType dtype = torch::kFloat32;  // compute dtype: activations, KV cache, norms, biases
+  // Storage of the weight matrices (projections, embeddings, head) when it differs from `dtype`:
+  // bf16 under fp32 compute (tenet/model/compute_dtype.h). nullopt = `dtype`.
+  std::optional<torch::ScalarType> weight_dtype;
   torch::Device device = torch::kCPU;
+  torch::ScalarType storage_dtype() const { return weight_dtype.value_or(dtype); }
 };
 
 class LlamaForCausalLM : public torch::nn::Module {
@@ -71,7 +77,8 @@ class LlamaForCausalLM : public torch::nn::Module {
   const ModelConfig& config() const { return config_; }
   // The output head (V, C): lm_head.weight, or the embedding when tied. Frozen.
   const torch::Tensor& lm_head_weight() const { return lm_head_; }
-  torch::ScalarType dtype() const { return options_.dtype; }
+  torch::ScalarType dtype() const { return options_.dtype; }  // compute dtype
+  torch::ScalarType weight_dtype() const { return options_.storage_dtype(); }
   torch::Device device() const { return options_.device; }
 
   // Every linear layer with its module path ("model.layers.0.self_attn.q_proj"), for adapters.

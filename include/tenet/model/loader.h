@@ -16,8 +16,11 @@ namespace tenet {
 
 struct LoadOptions {
   // Storage/compute dtype; nullopt = the checkpoint's (config.json torch_dtype, else the stored
-  // tensors' dtype).
+  // tensors' dtype), or with `hardware_policy` what tenet/model/compute_dtype.h picks for it.
   std::optional<torch::ScalarType> dtype;
+  bool hardware_policy = false;
+  bool prefer_bf16 = false;    // generation, under hardware_policy
+  bool mixed_storage = true;   // false: weights in the compute dtype whatever the policy says
   torch::Device device = torch::kCPU;
 };
 
@@ -27,6 +30,8 @@ struct LoadedModel {
   std::shared_ptr<LlamaForCausalLM> model;
   std::vector<int64_t> eos_token_ids;  // generation_config.json, else config.json
   size_t checkpoint_bytes = 0;         // bytes of tensor data on disk
+  torch::ScalarType checkpoint_dtype = torch::kFloat32;
+  std::string dtype_reason;            // why the model computes in its dtype (compute_dtype.h)
 };
 
 // Errors: NotFound for a missing folder/file/tensor; InvalidArgument for a shape that disagrees

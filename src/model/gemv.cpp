@@ -1,0 +1,219 @@
+// Few-row products with a weight matrix. See gemv.h.
+//
+// Each call of a block kernel takes R weight rows and all N rows of x and keeps R x N vector
+// accumulators: for each lane-wide step of the inner dimension it loads R weight vectors (widening
+// bf16) and N x vectors and does R x N FMAs. R shrinks as N grows so the accumulators fit the
+// registers (16 on AVX2, 32 on AVX-512). The x rows (at most 8 x I fp32) stay in L1/L2; the weights
+// stream from memory once.
+#include "gemv.h"
+
+#include <ATen/Parallel.h>
+// GCC 12's false positives on the intrinsics headers' own undefined vectors (see exp_simd.h).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <bit>
+#include <type_traits>
+
+#include "tenet/util/isa.h"
+
+namespace tenet::gemv {
+namespace {
+
+#define TENET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
+#define TENET_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c")))
+#define TENET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TENET_ALWAYS __attribute__((always_inline)) inline
+
+inline float ToFloat(float v) { return v; }
+inline float ToFloat(uint16_t v) { return std::bit_cast<float>(static_cast<uint32_t>(v) << 16); }
+
+// Rows [o, o + R) of y for all N rows of x, scalar tail [i0, I) added to the vector sums.
+template <int N, int R, typename W>
+TENET_ALWAYS void Tail(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t i0, int64_t I, float (&sum)[R][N]) {
+  for (int64_t i = i0; i < I; ++i) {
+    for (int r = 0; r < R; ++r) {
+      const float wv = ToFloat(w[r * ldw + i]);
+      for (int n = 0; n < N; ++n) sum[r][n] += wv * x[n * ldx + i];
+    }
+  }
+}
+
+// ---- AVX2 + FMA: 8 lanes ----
+TENET_AVX2 TENET_ALWAYS __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
+TENET_AVX2 TENET_ALWAYS __m256 Load8(const uint16_t* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+TENET_AVX2 TENET_ALWAYS float Sum8(__m256 v) {
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
+
+template <int N, int R, typename W>
+TENET_AVX2 void BlockAvx2(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+  __m256 acc[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) acc[r][n] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= I; i += 8) {
+    __m256 xv[N];
+#pragma GCC unroll 8
+    for (int n = 0; n < N; ++n) xv[n] = _mm256_loadu_ps(x + n * ldx + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 wv = Load8(w + r * ldw + i);
+#pragma GCC unroll 8
+      for (int n = 0; n < N; ++n) acc[r][n] = _mm256_fmadd_ps(wv, xv[n], acc[r][n]);
+    }
+  }
+  float sum[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) sum[r][n] = Sum8(acc[r][n]);
+  Tail<N, R>(x, ldx, w, ldw, i, I, sum);
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+}
+
+// ---- AVX-512: 16 lanes ----
+TENET_AVX512 TENET_ALWAYS __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
+TENET_AVX512 TENET_ALWAYS __m512 Load16(const uint16_t* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+
+template <int N, int R, typename W>
+TENET_AVX512 void BlockAvx512(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+  __m512 acc[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) acc[r][n] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= I; i += 16) {
+    __m512 xv[N];
+#pragma GCC unroll 8
+    for (int n = 0; n < N; ++n) xv[n] = _mm512_loadu_ps(x + n * ldx + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = Load16(w + r * ldw + i);
+#pragma GCC unroll 8
+      for (int n = 0; n < N; ++n) acc[r][n] = _mm512_fmadd_ps(wv, xv[n], acc[r][n]);
+    }
+  }
+  float sum[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) sum[r][n] = _mm512_reduce_add_ps(acc[r][n]);
+  Tail<N, R>(x, ldx, w, ldw, i, I, sum);
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+}
+
+// ---- AVX512_BF16: bf16 x and W, 32 products per instruction into 16 fp32 lanes ----
+template <int N, int R>
+TENET_AVX512BF16 void BlockBf16(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+  __m512 acc[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) acc[r][n] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= I; i += 32) {
+    __m512bh xv[N];
+#pragma GCC unroll 8
+    for (int n = 0; n < N; ++n) xv[n] = (__m512bh)_mm512_loadu_si512(x + n * ldx + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + r * ldw + i);
+#pragma GCC unroll 8
+      for (int n = 0; n < N; ++n) acc[r][n] = _mm512_dpbf16_ps(acc[r][n], wv, xv[n]);
+    }
+  }
+  float sum[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) sum[r][n] = _mm512_reduce_add_ps(acc[r][n]);
+  for (; i < I; ++i) {
+    for (int r = 0; r < R; ++r)
+      for (int n = 0; n < N; ++n) sum[r][n] += ToFloat(w[r * ldw + i]) * ToFloat(x[n * ldx + i]);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+}
+
+// ---- portable ----
+template <int N, int R, typename W>
+void BlockBaseline(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+  float sum[R][N] = {};
+  Tail<N, R>(x, ldx, w, ldw, 0, I, sum);
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+}
+
+// Weight rows per block for N rows of x: 4 x 1, 4 x 2, 2 x 3..4, 1 x 5..8 accumulators.
+constexpr int RowsFor(int N) { return N <= 2 ? 4 : N <= 4 ? 2 : 1; }
+
+enum class Path { kBaseline, kAvx2, kAvx512, kBf16 };
+
+template <int N, typename X, typename W>
+void RunRows(Path path, const X* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy, int64_t o0, int64_t o1) {
+  constexpr int R = RowsFor(N);
+  int64_t o = o0;
+  auto block = [&](auto r_tag, int64_t row) {
+    constexpr int RR = decltype(r_tag)::value;
+    const W* wr = w + row * ldw;
+    float* yr = y + row;
+    if constexpr (std::is_same_v<X, uint16_t>) {
+      BlockBf16<N, RR>(x, ldx, wr, ldw, I, yr, ldy);
+    } else {
+      switch (path) {
+        case Path::kAvx512: BlockAvx512<N, RR>(x, ldx, wr, ldw, I, yr, ldy); break;
+        case Path::kAvx2: BlockAvx2<N, RR>(x, ldx, wr, ldw, I, yr, ldy); break;
+        default: BlockBaseline<N, RR>(x, ldx, wr, ldw, I, yr, ldy); break;
+      }
+    }
+  };
+  for (; o + R <= o1; o += R) block(std::integral_constant<int, R>(), o);
+  for (; o < o1; ++o) block(std::integral_constant<int, 1>(), o);
+}
+
+template <typename X, typename W>
+void Run(Path path, const X* x, int64_t N, int64_t ldx, const W* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy) {
+  TORCH_CHECK(N >= 1 && N <= kMaxRows, "gemv: 1 to 8 rows");
+  // Blocks of at least ~64 KiB of weights per task, so thread start-up stays small against the reads.
+  const int64_t grain = std::max<int64_t>(16, (int64_t{64} << 10) / std::max<int64_t>(1, I * static_cast<int64_t>(sizeof(W))));
+  at::parallel_for(0, O, grain, [&](int64_t o0, int64_t o1) {
+    switch (N) {
+      case 1: RunRows<1>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      case 2: RunRows<2>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      case 3: RunRows<3>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      case 4: RunRows<4>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      case 5: RunRows<5>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      case 6: RunRows<6>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      case 7: RunRows<7>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+      default: RunRows<8>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    }
+  });
+}
+
+Path FloatPath() {
+  switch (KernelIsa()) {
+    case Isa::kAvx512:
+    case Isa::kAvx512Bf16: return Path::kAvx512;
+    case Isa::kAvx2: return Path::kAvx2;
+    default: return Path::kBaseline;
+  }
+}
+
+}  // namespace
+
+void Wt(const float* x, int64_t N, int64_t ldx, const float* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy) {
+  Run(FloatPath(), x, N, ldx, w, O, I, ldw, y, ldy);
+}
+void Wt(const float* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy) {
+  Run(FloatPath(), x, N, ldx, w, O, I, ldw, y, ldy);
+}
+void WtBf16(const uint16_t* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy) {
+  TORCH_CHECK(KernelIsa() >= Isa::kAvx512Bf16, "gemv: bf16 products need AVX512_BF16");
+  Run(Path::kBf16, x, N, ldx, w, O, I, ldw, y, ldy);
+}
+
+}  // namespace tenet::gemv
