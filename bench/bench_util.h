@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "tenet/util/isa.h"
+
 namespace tenet::bench {
 
 // Walks argv flag by flag: Next() moves to the next argument, flag() is it, and Value() consumes
@@ -16,9 +18,20 @@ namespace tenet::bench {
 class FlagWalker {
  public:
   FlagWalker(const char* bench, int argc, char** argv) : bench_(bench), argc_(argc), argv_(argv) {}
+  // Every bench also takes `--isa NAME` (tenet/util/isa.h): the first one re-executes the bench
+  // under that cap, so it never reaches the bench's own flags.
   bool Next() {
     if (++i_ >= argc_) return false;
     flag_ = argv_[i_];
+    if (flag_ == "--isa") {
+      const std::string isa = Value();
+      const Status s = ReexecUnderIsaCap(isa, argv_);
+      if (!s.ok()) {
+        std::cerr << bench_ << ": " << s.message() << "\n";
+        std::exit(2);
+      }
+      return Next();
+    }
     return true;
   }
   const std::string& flag() const { return flag_; }

@@ -6,8 +6,12 @@
 // Prints one JSON object.
 //
 // Usage: generate_bench [--model DIR] [--questions 8] [--samples 4] [--new 128] [--threads 2]
-//                       [--slots 32] [--dtype bfloat16|float32] [--no-peer] [--profile trace.json]
-// Without --model a random bench-preset model is written to a temp folder.
+//                       [--slots 32] [--dtype auto|bfloat16|float32] [--no-peer] [--profile trace.json]
+//                       [--isa avx2] [--llama-cpp DIR [--flash-attn]] [--prompt-tokens N]
+// Without --model a random bench-preset model is written to a temp folder. --dtype auto (the
+// default) is what `tenet generate` picks (tenet/model/compute_dtype.h). --llama-cpp runs
+// llama.cpp's llama-bench / llama-batched-bench of a build the user made on a GGUF of the same
+// folder (bench/peers/llama_cpp_bench.sh) as a second peer. Reports peak RSS.
 // Not for: correctness (tests/generate).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -17,14 +21,17 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench_util.h"
 #include "tenet/generate/engine.h"
 #include "tenet/io/hf_folder.h"
 #include "tenet/model/loader.h"
+#include "tenet/model/matmul.h"
 #include "tenet/model/presets.h"
 #include "tenet/util/file.h"
+#include "tenet/util/isa.h"
 #include "tenet/util/runtime.h"
 
 namespace {
@@ -49,9 +56,9 @@ double GemmCeilingStep(tenet::LlamaForCausalLM& m, int64_t B) {
   }
   if (m.config().tie_word_embeddings) weights.push_back(m.named_parameters()["model.embed_tokens.weight"]);
   std::vector<torch::Tensor> inputs;
-  for (const auto& w : weights) inputs.push_back(torch::randn({B, w.size(1)}).to(w.scalar_type()));
+  for (const auto& w : weights) inputs.push_back(torch::randn({B, w.size(1)}).to(m.dtype()));
   auto step = [&] {
-    for (size_t i = 0; i < weights.size(); ++i) torch::mm(inputs[i], weights[i].t());
+    for (size_t i = 0; i < weights.size(); ++i) tenet::ProductWt(inputs[i], weights[i]);
   };
   for (int i = 0; i < 3; ++i) step();
   std::vector<double> t;
@@ -67,7 +74,9 @@ double GemmCeilingStep(tenet::LlamaForCausalLM& m, int64_t B) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, dtype_name = "bfloat16", profile;
+  std::string model, dtype_name = "auto", profile, llama_cpp;
+  bool flash_attn = false;
+  int64_t prompt_tokens = 0;  // 0: 40 + 8 q tokens for question q
   int64_t questions = 8, samples = 4, new_tokens = 128, slots = 0;
   int threads = 2;
   bool peer = true;
@@ -82,6 +91,9 @@ int main(int argc, char** argv) {
     else if (k == "--slots") slots = std::stoll(next());
     else if (k == "--dtype") dtype_name = next();
     else if (k == "--no-peer") peer = false;
+    else if (k == "--llama-cpp") llama_cpp = next();
+    else if (k == "--flash-attn") flash_attn = true;
+    else if (k == "--prompt-tokens") prompt_tokens = std::stoll(next());
     else if (k == "--profile") profile = next();
     else {
       std::cerr << "usage: generate_bench [--model DIR] [--questions N] [--samples N] [--new N] [--threads N] [--slots N]"
@@ -108,10 +120,14 @@ int main(int argc, char** argv) {
     Check(tenet::WriteFileAtomic(tenet::JoinPath(tmp, "config.json"), tenet::ModelConfigToJson(*config).dump(2)));
     model = tmp;
   }
-  auto dtype = tenet::ParseDtypeName(dtype_name);
-  Check(dtype.status());
   tenet::LoadOptions lo;
-  lo.dtype = *dtype;
+  lo.hardware_policy = true;  // as `tenet generate`: --dtype overrides, else the policy
+  lo.prefer_bf16 = true;
+  if (dtype_name != "auto") {
+    auto dtype = tenet::ParseDtypeName(dtype_name);
+    Check(dtype.status());
+    lo.dtype = *dtype;
+  }
   auto loaded = tenet::LoadModel(model, lo);
   Check(loaded.status());
 
@@ -120,7 +136,7 @@ int main(int argc, char** argv) {
   uint64_t state = 12345;
   for (int64_t q = 0; q < questions; ++q) {
     std::vector<int32_t> p;
-    for (int64_t t = 0; t < 40 + 8 * q; ++t) {
+    for (int64_t t = 0; t < (prompt_tokens > 0 ? prompt_tokens : 40 + 8 * q); ++t) {
       state = state * 6364136223846793005ULL + 1442695040888963407ULL;
       p.push_back(static_cast<int32_t>((state >> 33) % 128000));
     }
@@ -135,6 +151,15 @@ int main(int argc, char** argv) {
     r.sampling.temperature = 1.0f;  // no stop ids: every sample runs to max_new_tokens, like the peer
     requests.push_back(r);
   }
+  {
+    // Warm-up, as llama-bench does: the first pass faults in the mapped weights and grows the heap.
+    auto warm = tenet::Engine::Create(*loaded->model, tenet::EngineOptions{1});
+    Check(warm.status());
+    tenet::GenerationRequest r = requests.front();
+    r.n = 1;
+    r.max_new_tokens = 2;
+    Check((*warm)->Generate({r}, [](size_t, int32_t, tenet::Completion) {}));
+  }
   auto engine = tenet::Engine::Create(*loaded->model, tenet::EngineOptions{static_cast<int32_t>(slots)});
   Check(engine.status());
   const auto start = Clock::now();
@@ -148,7 +173,12 @@ int main(int argc, char** argv) {
   const double decode_tps = st.decode_tokens / st.decode_seconds;
   const double step_ceiling = GemmCeilingStep(*loaded->model, slots);
   json report = {{"bench", "generate"},
-                 {"dtype", dtype_name},
+                 {"dtype",
+                  {{"requested", dtype_name},
+                   {"compute", tenet::DtypeName(loaded->model->dtype())},
+                   {"weights", tenet::DtypeName(loaded->model->weight_dtype())},
+                   {"reason", loaded->dtype_reason}}},
+                 {"isa", {{"cpu", tenet::IsaName(tenet::CpuIsa())}, {"kernels", tenet::IsaName(tenet::KernelIsa())}}},
                  {"threads", threads},
                  {"questions", questions},
                  {"samples", samples},
@@ -171,7 +201,7 @@ int main(int argc, char** argv) {
     Check(tenet::WriteFileAtomic(pfile, json(prompts).dump()));
     std::string cmd = std::string("/usr/bin/python3 ") + TENET_BENCH_SOURCE_DIR + "/bench/peers/generate_peer.py --model " +
                       model + " --prompts " + pfile + " --samples " + std::to_string(samples) + " --new " +
-                      std::to_string(new_tokens) + " --threads " + std::to_string(threads) + " --dtype " + dtype_name;
+                      std::to_string(new_tokens) + " --threads " + std::to_string(threads) + " --dtype " + tenet::DtypeName(loaded->model->dtype());
     if (auto peer_json = tenet::bench::RunPeer(cmd)) {
       report["peer"] = *peer_json;
       report["ratio_decode"] = decode_tps / report["peer"]["decode_tokens_per_s"].get<double>();
@@ -182,6 +212,32 @@ int main(int argc, char** argv) {
     }
     std::filesystem::remove(pfile);
   }
+  if (!llama_cpp.empty()) {
+    // llama.cpp on a GGUF of the same folder and dtype: batch-1 (pp/tg) or batched decode.
+    std::string cmd = std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/llama_cpp_bench.sh --llama-cpp " + llama_cpp +
+                      " --model " + model + " --threads " + std::to_string(threads) +
+                      (slots > 1 ? " --batch-decode " + std::to_string(slots) + "x" + std::to_string(new_tokens)
+                                 : " --pp 128 --tg " + std::to_string(new_tokens)) +
+                      (flash_attn ? " --flash-attn" : "");
+    if (auto lc = tenet::bench::RunPeer(cmd)) {
+      report["llama_cpp"] = *lc;
+      const char* key = slots > 1 ? "batched_decode_tokens_per_s" : "tg_tokens_per_s";
+      if (lc->contains(key) && (*lc)[key].is_number()) report["ratio_decode_to_llama_cpp"] = decode_tps / (*lc)[key].get<double>();
+      if (slots == 1 && lc->contains("pp_tokens_per_s") && (*lc)["pp_tokens_per_s"].is_number()) {
+        report["ratio_prefill_to_llama_cpp"] = report["tenet"]["prefill_tokens_per_s"].get<double>() / (*lc)["pp_tokens_per_s"].get<double>();
+      }
+    } else {
+      report["llama_cpp"] = "failed: " + cmd;
+    }
+  }
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  report["peak_rss_bytes"] = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  report["weight_bytes"] = [&] {
+    int64_t b = 0;
+    for (const auto& p : loaded->model->named_parameters()) b += p.value().numel() * static_cast<int64_t>(p.value().element_size());
+    return b;
+  }();
   if (!tmp.empty()) std::filesystem::remove_all(tmp);
   std::cout << report.dump(2) << std::endl;
   return 0;

@@ -4,8 +4,8 @@
 // W is fp32 or bf16 (its uint16_t bits); x and y are fp32, and every product accumulates in fp32:
 // bf16 weights are widened in registers (a bf16 value is the upper half of an fp32 one), so an
 // AVX2 machine reads half the bytes of an fp32 copy and computes exactly as on fp32 weights.
-// With AVX512_BF16, GemvBf16 multiplies bf16 rows of x with vdpbf16ps (pairs of bf16 products
-// summed into fp32 lanes). Vector versions for AVX-512 and AVX2+FMA, picked by KernelIsa().
+// WtBf16 takes bf16 rows of x (bf16 compute where the CPU has native bf16) by widening them once.
+// Vector versions for AVX-512 and AVX2+FMA, picked by KernelIsa().
 // Threads: OpenMP over blocks of output rows (at::parallel_for).
 //
 // Shapes: x (N, I) with row stride ldx, W (O, I) with row stride ldw, y (N, O) with row stride ldy.
@@ -20,7 +20,7 @@ constexpr int64_t kMaxRows = 8;
 
 void Wt(const float* x, int64_t N, int64_t ldx, const float* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy);
 void Wt(const float* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy);
-// x and W both bf16, y fp32; only where KernelIsa() >= kAvx512Bf16 (caller checks).
+// x and W both bf16, y fp32.
 void WtBf16(const uint16_t* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t O, int64_t I, int64_t ldw, float* y,
             int64_t ldy);
 

@@ -38,14 +38,22 @@ void WidenRows(const torch::Tensor& w, int64_t o0, int64_t n, torch::Tensor& buf
 
 int64_t BlockRows(int64_t rows, int64_t cols) { return std::clamp<int64_t>(kBlockElems / std::max<int64_t>(cols, 1), 16, rows); }
 
+// fp32 rows over fp32 or bf16 weights; bf16 rows over bf16 weights where vdpbf16ps exists.
 bool UseGemv(const torch::Tensor& x, const torch::Tensor& w) {
-  return x.is_cpu() && w.is_cpu() && x.size(0) <= gemv::kMaxRows && x.size(0) > 0 && x.stride(1) == 1 && w.stride(1) == 1 &&
-         x.scalar_type() == torch::kFloat32 && (w.scalar_type() == torch::kFloat32 || w.scalar_type() == torch::kBFloat16);
+  if (!x.is_cpu() || !w.is_cpu() || x.size(0) > gemv::kMaxRows || x.size(0) == 0 || x.stride(1) != 1 || w.stride(1) != 1) return false;
+  if (x.scalar_type() == torch::kBFloat16) return w.scalar_type() == torch::kBFloat16 && KernelIsa() >= Isa::kAvx512Bf16;
+  return x.scalar_type() == torch::kFloat32 && (w.scalar_type() == torch::kFloat32 || w.scalar_type() == torch::kBFloat16);
 }
 
 void GemvInto(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& w) {
   const int64_t N = x.size(0), O = w.size(0), I = w.size(1);
-  if (w.scalar_type() == torch::kBFloat16) {
+  const auto bits = [](const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); };
+  if (x.scalar_type() == torch::kBFloat16) {
+    // fp32 sums, rounded to bf16 once (as oneDNN's bf16 matmul rounds its fp32 accumulators).
+    torch::Tensor y = out.scalar_type() == torch::kFloat32 ? out : torch::empty(out.sizes(), out.options().dtype(torch::kFloat32));
+    gemv::WtBf16(bits(x), N, x.stride(0), bits(w), O, I, w.stride(0), y.data_ptr<float>(), y.stride(0));
+    if (!y.is_same(out)) out.copy_(y);
+  } else if (w.scalar_type() == torch::kBFloat16) {
     gemv::Wt(x.data_ptr<float>(), N, x.stride(0), reinterpret_cast<const uint16_t*>(w.data_ptr<at::BFloat16>()), O, I, w.stride(0),
              out.data_ptr<float>(), out.stride(0));
   } else {
@@ -118,7 +126,8 @@ torch::Tensor ProductW(const torch::Tensor& g, const torch::Tensor& w) {
 torch::Tensor Affine(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   const bool mixed = x.scalar_type() != w.scalar_type();
   const bool slow_bf16 = x.scalar_type() == torch::kBFloat16 && !NativeBf16(x);
-  const bool few_rows = x.scalar_type() == torch::kFloat32 && x.numel() <= gemv::kMaxRows * x.size(-1);
+  const bool few_rows = (x.scalar_type() == torch::kFloat32 || (x.scalar_type() == torch::kBFloat16 && KernelIsa() >= Isa::kAvx512Bf16)) &&
+                        x.numel() <= gemv::kMaxRows * x.size(-1);
   if (!x.is_cpu() || (!mixed && !slow_bf16 && !few_rows)) return torch::linear(x, w, b);
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = w.size(0);
