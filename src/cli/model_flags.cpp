@@ -27,14 +27,17 @@ Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::str
   lo.prefer_bf16 = opts.prefer_bf16;
   lo.mixed_storage = !opts.weights_in_compute_dtype;
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(model_dir, lo));
-  const auto& m = *loaded.model;
-  std::cerr << "tenet: " << DtypeName(m.dtype()) << " compute";
-  if (m.weight_dtype() != m.dtype()) std::cerr << ", " << DtypeName(m.weight_dtype()) << " weights";
-  std::cerr << " (" << loaded.dtype_reason << ")\n";
   if (!adapter_dir.empty()) {
     TENET_ASSIGN_OR_RETURN(LoraAdapter adapter, LoadPeftAdapter(adapter_dir));
     Status s = AttachAdapter(*loaded.model, adapter);
     if (!s.ok()) return s.WithContext(adapter_dir);
+  }
+  // Say so only where the policy departed from the checkpoint's dtype (tenet info always reports it).
+  const auto& m = *loaded.model;
+  if (m.dtype() != loaded.checkpoint_dtype || m.weight_dtype() != loaded.checkpoint_dtype) {
+    std::cerr << "tenet: " << DtypeName(m.dtype()) << " compute";
+    if (m.weight_dtype() != m.dtype()) std::cerr << ", " << DtypeName(m.weight_dtype()) << " weights";
+    std::cerr << " (" << loaded.dtype_reason << ")\n";
   }
   loaded.model->eval();
   return loaded;

@@ -72,11 +72,38 @@ TEST_F(Cli, ModelInitShardsAndRefusesToOverwrite) {
                      "--force");
   ExpectRuntimeError("model init --out " + scratch + "/x --preset huge --tokenizer " +
                          ShellQuote(testing::Llama3TokenizerDir()),
-                     "unknown (known: tiny, small, bench)");
+                     "unknown (known: tiny, small, bench, llama-3.2-1b)");
   ExpectRuntimeError("model init --out " + scratch + "/y --tokenizer /nonexistent", "/nonexistent");
   auto info = RunCommand(Tenet("info --model " + dir));
   ASSERT_EQ(info.exit_code, 0);
-  EXPECT_EQ(json::parse(info.out)["model"]["dtype"], "bfloat16");
+  const json j = json::parse(info.out);
+  EXPECT_EQ(j["model"]["checkpoint_dtype"], "bfloat16");
+  EXPECT_EQ(j["model"]["weight_dtype"], "bfloat16");  // bf16 storage on every CPU
+  // The compute-dtype policy: bf16 where the kernels have native bf16, fp32 elsewhere.
+  EXPECT_EQ(j["model"]["dtype"], j["isa"]["kernels"] == "avx512_bf16" ? "bfloat16" : "float32") << j["model"]["dtype_reason"];
+}
+
+TEST_F(Cli, IsaSwitchCapsKernelsAndLibrariesAndPicksFp32Compute) {
+  for (const std::string how : {"--isa avx2 info", "info --isa avx2"}) {
+    auto r = RunCommand(Tenet(how + " --model " + *model_));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const json j = json::parse(r.out);
+    if (j["isa"]["cpu"] == "baseline") GTEST_SKIP() << "this CPU has no AVX2";
+    EXPECT_EQ(j["isa"]["kernels"], "avx2");
+    EXPECT_EQ(j["model"]["dtype"], "float32") << j["model"]["dtype_reason"];
+    if (j["isa"]["cpu"] != "avx2") {  // the libraries are capped only below what the CPU has
+      EXPECT_NE(j["isa"]["libraries"].get<std::string>().find("ONEDNN_MAX_CPU_ISA=AVX2"), std::string::npos) << j["isa"];
+      if (j["blas"]["vendor"] == "OpenBLAS") {
+        EXPECT_EQ(j["blas"]["core"], "Haswell") << "OpenBLAS was not capped: no re-exec?";
+      }
+    }
+  }
+  auto env = RunCommand("TENET_ISA=avx2 " + Tenet("info"));
+  ASSERT_EQ(env.exit_code, 0);
+  EXPECT_EQ(json::parse(env.out)["isa"]["kernels"], "avx2");
+  auto bad = RunCommand(Tenet("--isa avx3 info") + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("unknown (known: native"), std::string::npos) << bad.out;
 }
 
 TEST_F(Cli, InfoReportsRuntimeAndModel) {
