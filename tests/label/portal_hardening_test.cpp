@@ -146,8 +146,8 @@ TEST_F(SlowClientTest, SlowClientsAreCutOffAndCannotStarveOthers) {
   // a starved request would wait for that timeout, longer than this client waits.
   for (int i = 0; i < 5; ++i) {
     httplib::Client c("127.0.0.1", server_->port());
-    c.set_connection_timeout(1, 0);
-    c.set_read_timeout(1, 0);
+    c.set_connection_timeout(2, 0);  // under the 3 s header timeout a starved request would wait for
+    c.set_read_timeout(2, 0);        // (2 s, not 1: a loaded CI machine answered late once)
     auto res = c.Get("/login");
     ASSERT_TRUE(res) << "a normal request timed out while slow clients were connected";
     EXPECT_EQ(res->status, 200);
