@@ -27,11 +27,13 @@
 #include "tenet/io/hf_folder.h"
 #include "tenet/model/adapter.h"
 #include "tenet/model/loader.h"
+#include "tenet/model/matmul.h"
 #include "tenet/model/packed_gemm.h"
 #include "tenet/model/presets.h"
 #include "tenet/train/dpo_objective.h"
 #include "tenet/train/lora.h"
 #include "tenet/util/file.h"
+#include "tenet/util/isa.h"
 #include "tenet/util/runtime.h"
 
 namespace {
@@ -100,7 +102,7 @@ GemmSpeed GemmFlopsPerSecond(torch::ScalarType dtype) {
     return 2.0 * 1024 * 2048 * 2048 / best;
   };
   GemmSpeed g;
-  g.mm = time([&] { return torch::mm(a, w.t()).defined(); });
+  g.mm = time([&] { return tenet::Mm(a, w.t()).defined(); });  // bf16 without native bf16: in fp32
   torch::Tensor out = torch::empty({1024, 2048}, a.options());
   const bool was = tenet::packed_gemm::Enabled();  // measured also under --packed-weights off
   tenet::packed_gemm::SetEnabled(true);
@@ -180,7 +182,7 @@ std::optional<json> PoolPeerRuns(const std::vector<std::optional<json>>& runs, i
 
 int main(int argc, char** argv) {
   tenet::TuneAllocator();  // as the tenet binary does at startup (a no-op under tcmalloc)
-  std::string model, dtype_name = "bfloat16", peer_logps = "selective", profile;
+  std::string model, dtype_name = "auto", peer_logps = "selective", profile;
   int op_table = 0, peer_runs = 1;
   int64_t pairs = 4, prompt_len = 128, completion_len = 64, lora_r = 8, steps = 3, warmup = 3;
   int threads = 2;
@@ -207,7 +209,7 @@ int main(int argc, char** argv) {
     else if (k == "--gradient-checkpointing") checkpointing = true;
     else if (k == "--packed-weights") packed_mode = next();
     else {
-      std::cerr << "usage: dpo_bench [--model DIR] [--dtype bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
+      std::cerr << "usage: dpo_bench [--model DIR] [--dtype auto|bfloat16|float32] [--pairs 4] [--prompt-len 128] [--completion-len 64]"
                    " [--lora-r 8] [--steps 3] [--warmup 3] [--threads 2] [--peer-logps selective|classic] [--peer-runs 1|2] [--precompute-ref] [--gradient-checkpointing] [--packed-weights auto|on|off] [--no-peer] [--profile trace.json] [--op-table ROWS]\n";
       return 2;
     }
@@ -232,20 +234,28 @@ int main(int argc, char** argv) {
     model = tmp + "/model";
     auto config = tenet::PresetConfig("bench", 128256);
     Check(config.status());
-    auto m = tenet::LlamaForCausalLM::Create(*config, tenet::RandomWeights(1), tenet::ModelOptions{});
+    config->dtype = torch::kBFloat16;  // a bf16 checkpoint, as real ones are
+    tenet::ModelOptions mo;
+    mo.dtype = torch::kBFloat16;
+    auto m = tenet::LlamaForCausalLM::Create(*config, tenet::RandomWeights(1), mo);
     Check(m.status());
     tenet::NamedTensors tensors;
     for (const auto& p : (*m)->named_parameters()) tensors.emplace_back(p.key(), p.value());
     Check(tenet::SaveWeights(model, tensors));
     Check(tenet::WriteFileAtomic(model + "/config.json", tenet::ModelConfigToJson(*config).dump(2)));
   }
-  auto dtype = tenet::ParseDtypeName(dtype_name);
-  Check(dtype.status());
   tenet::LoadOptions lo;
-  lo.dtype = *dtype;
+  lo.hardware_policy = true;  // as `tenet train dpo`: --dtype overrides, else the policy
+  if (dtype_name != "auto") {
+    auto requested = tenet::ParseDtypeName(dtype_name);
+    Check(requested.status());
+    lo.dtype = *requested;
+  }
   auto loaded = tenet::LoadModel(model, lo);
   Check(loaded.status());
   auto& m = *loaded->model;
+  const torch::ScalarType dtype = m.dtype();
+  const std::string compute_name = tenet::DtypeName(dtype);
   m.SetGradientCheckpointing(checkpointing);
   const auto& config = loaded->config;
 
@@ -278,7 +288,7 @@ int main(int argc, char** argv) {
   auto trainer = tenet::Trainer::Create(m, std::move(*trainable), tenet::MakeDpoObjective(data, {}, dpo), o, tmp + "/run", json::object(), false);
   Check(trainer.status());
   const std::string peer_cmd = "/usr/bin/python3 " + std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/dpo_peer.py --model " + model +
-                               " --dtype " + dtype_name + " --threads " + std::to_string(threads) + " --pairs-per-step " +
+                               " --dtype " + compute_name + " --threads " + std::to_string(threads) + " --pairs-per-step " +
                                std::to_string(pairs) + " --prompt-len " + std::to_string(prompt_len) + " --completion-len " +
                                std::to_string(completion_len) + " --lora-r " + std::to_string(lora_r) + " --lora-alpha " +
                                std::to_string(2 * lora_r) + " --steps " + std::to_string(steps) + " --warmup " +
@@ -316,10 +326,15 @@ int main(int argc, char** argv) {
   double flops = step_flops.policy_forward + step_flops.policy_backward + step_flops.reference_forward;
   // With the reference precomputed the step no longer runs the reference forward.
   if (precompute_ref) flops -= step_flops.reference_forward;
-  const GemmSpeed gemm_speed = GemmFlopsPerSecond(*dtype);
+  const GemmSpeed gemm_speed = GemmFlopsPerSecond(dtype);
   const double gemm = gemm_speed.best();
   json out = {{"bench", "dpo"},
-              {"dtype", dtype_name},
+              {"dtype",
+               {{"requested", dtype_name},
+                {"compute", compute_name},
+                {"weights", tenet::DtypeName(m.weight_dtype())},
+                {"reason", loaded->dtype_reason}}},
+              {"isa", tenet::IsaName(tenet::KernelIsa())},
               {"threads", threads},
               {"malloc", tenet::MallocName()},
               {"packed_weights", tenet::packed_gemm::Enabled()},

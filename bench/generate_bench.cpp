@@ -7,7 +7,7 @@
 //
 // Usage: generate_bench [--model DIR] [--questions 8] [--samples 4] [--new 128] [--threads 2]
 //                       [--slots 32] [--dtype auto|bfloat16|float32] [--no-peer] [--profile trace.json]
-//                       [--isa avx2] [--llama-cpp DIR [--flash-attn]] [--prompt-tokens N]
+//                       [--isa avx2] [--llama-cpp DIR [--llama-cpp-build DIR] [--flash-attn]] [--prompt-tokens N]
 // Without --model a random bench-preset model is written to a temp folder. --dtype auto (the
 // default) is what `tenet generate` picks (tenet/model/compute_dtype.h). --llama-cpp runs
 // llama.cpp's llama-bench / llama-batched-bench of a build the user made on a GGUF of the same
@@ -74,7 +74,7 @@ double GemmCeilingStep(tenet::LlamaForCausalLM& m, int64_t B) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, dtype_name = "auto", profile, llama_cpp;
+  std::string model, dtype_name = "auto", profile, llama_cpp, llama_cpp_build;
   bool flash_attn = false;
   int64_t prompt_tokens = 0;  // 0: 40 + 8 q tokens for question q
   int64_t questions = 8, samples = 4, new_tokens = 128, slots = 0;
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     else if (k == "--dtype") dtype_name = next();
     else if (k == "--no-peer") peer = false;
     else if (k == "--llama-cpp") llama_cpp = next();
+    else if (k == "--llama-cpp-build") llama_cpp_build = next();
     else if (k == "--flash-attn") flash_attn = true;
     else if (k == "--prompt-tokens") prompt_tokens = std::stoll(next());
     else if (k == "--profile") profile = next();
@@ -218,13 +219,13 @@ int main(int argc, char** argv) {
                       " --model " + model + " --threads " + std::to_string(threads) +
                       (slots > 1 ? " --batch-decode " + std::to_string(slots) + "x" + std::to_string(new_tokens)
                                  : " --pp 128 --tg " + std::to_string(new_tokens)) +
-                      (flash_attn ? " --flash-attn" : "");
+                      (llama_cpp_build.empty() ? "" : " --build-dir " + llama_cpp_build) + (flash_attn ? " --flash-attn" : "");
     if (auto lc = tenet::bench::RunPeer(cmd)) {
       report["llama_cpp"] = *lc;
-      const char* key = slots > 1 ? "batched_decode_tokens_per_s" : "tg_tokens_per_s";
-      if (lc->contains(key) && (*lc)[key].is_number()) report["ratio_decode_to_llama_cpp"] = decode_tps / (*lc)[key].get<double>();
-      if (slots == 1 && lc->contains("pp_tokens_per_s") && (*lc)["pp_tokens_per_s"].is_number()) {
-        report["ratio_prefill_to_llama_cpp"] = report["tenet"]["prefill_tokens_per_s"].get<double>() / (*lc)["pp_tokens_per_s"].get<double>();
+      const json decode = slots > 1 ? lc->value("/batch_decode/s_tg_tok_s"_json_pointer, json()) : lc->value("tg_tok_s", json());
+      if (decode.is_number()) report["ratio_decode_to_llama_cpp"] = decode_tps / decode.get<double>();
+      if (slots <= 1 && lc->value("pp_tok_s", json()).is_number()) {
+        report["ratio_prefill_to_llama_cpp"] = report["tenet"]["prefill_tokens_per_s"].get<double>() / (*lc)["pp_tok_s"].get<double>();
       }
     } else {
       report["llama_cpp"] = "failed: " + cmd;

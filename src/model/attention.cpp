@@ -16,6 +16,7 @@
 #include <cmath>
 #include <type_traits>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "tenet/model/matmul.h"
@@ -274,9 +275,12 @@ class AttentionFn : public torch::autograd::Function<AttentionFn> {
     std::vector<int64_t> offsets = grad ? ProbOffsets(d, extents, block) : std::vector<int64_t>();
     torch::Tensor probs;  // (total,) the blocks' probabilities, when kept for the backward
     if (grad && (keep == Probs::kKeep || (keep == Probs::kAuto && KeepProbs(d, offsets.back())))) probs = torch::empty({offsets.back()}, q.options());
+    const bool inference = c10::InferenceMode::is_enabled();  // generation steps under InferenceMode
     at::parallel_for(0, d.B * d.K, 1, [&](int64_t begin, int64_t end) {
-      // Grad mode is thread-local and at::parallel_for does not carry it to OpenMP workers.
+      // Grad and inference mode are thread-local and at::parallel_for does not carry them to OpenMP workers.
       torch::NoGradGuard no_grad;
+      std::optional<c10::InferenceMode> inference_mode;  // (InferenceMode(false) would turn grad mode back on)
+      if (inference) inference_mode.emplace();
       std::vector<float> buf(static_cast<size_t>(d.S));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t b = task / d.K, kv = task % d.K;

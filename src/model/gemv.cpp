@@ -143,20 +143,34 @@ void RunRows(Path path, const X* x, int64_t ldx, const W* w, int64_t ldw, int64_
 }
 
 template <typename X, typename W>
+void RunGroup(Path path, const X* x, int64_t N, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
+              int64_t o0, int64_t o1) {
+  switch (N) {
+    case 1: RunRows<1>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    case 2: RunRows<2>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    case 3: RunRows<3>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    case 4: RunRows<4>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    case 5: RunRows<5>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    case 6: RunRows<6>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    case 7: RunRows<7>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+    default: RunRows<8>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+  }
+}
+
+template <typename X, typename W>
 void Run(Path path, const X* x, int64_t N, int64_t ldx, const W* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy) {
-  TORCH_CHECK(N >= 1 && N <= kMaxRows, "gemv: 1 to 8 rows");
+  TORCH_CHECK(N >= 1 && N <= kMaxWideRows, "gemv: 1 to ", kMaxWideRows, " rows");
   // Blocks of at least ~64 KiB of weights per task, so thread start-up stays small against the reads.
   const int64_t grain = std::max<int64_t>(16, (int64_t{64} << 10) / std::max<int64_t>(1, I * static_cast<int64_t>(sizeof(W))));
-  at::parallel_for(0, O, grain, [&](int64_t o0, int64_t o1) {
-    switch (N) {
-      case 1: RunRows<1>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      case 2: RunRows<2>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      case 3: RunRows<3>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      case 4: RunRows<4>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      case 5: RunRows<5>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      case 6: RunRows<6>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      case 7: RunRows<7>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-      default: RunRows<8>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+  // More than 8 rows of x go in groups of 8 over the same ~16 KiB of weight rows, which the later
+  // groups read from L1/L2: the weights still stream from memory once.
+  const int64_t chunk = std::max<int64_t>(4, (int64_t{16} << 10) / std::max<int64_t>(1, I * static_cast<int64_t>(sizeof(W))));
+  at::parallel_for(0, O, grain, [&](int64_t b, int64_t e) {
+    for (int64_t o0 = b; o0 < e; o0 += chunk) {
+      const int64_t o1 = std::min(e, o0 + chunk);
+      for (int64_t n0 = 0; n0 < N; n0 += kMaxRows) {
+        RunGroup(path, x + n0 * ldx, std::min(kMaxRows, N - n0), ldx, w, ldw, I, y + n0 * ldy, ldy, o0, o1);
+      }
     }
   });
 }

@@ -40,7 +40,11 @@ int64_t BlockRows(int64_t rows, int64_t cols) { return std::clamp<int64_t>(kBloc
 
 // fp32 rows over fp32 or bf16 weights; bf16 rows over bf16 weights where vdpbf16ps exists.
 bool UseGemv(const torch::Tensor& x, const torch::Tensor& w) {
-  if (!x.is_cpu() || !w.is_cpu() || x.size(0) > gemv::kMaxRows || x.size(0) == 0 || x.stride(1) != 1 || w.stride(1) != 1) return false;
+  if (!x.is_cpu() || !w.is_cpu() || x.size(0) == 0 || x.stride(1) != 1 || w.stride(1) != 1) return false;
+  // fp32 rows over bf16 weights: up to kMaxWideRows (no widened copy to write and read back);
+  // otherwise up to kMaxRows, where a GEMM is not yet efficient.
+  const bool mixed = x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kBFloat16;
+  if (x.size(0) > (mixed ? gemv::kMaxWideRows : gemv::kMaxRows)) return false;
   if (x.scalar_type() == torch::kBFloat16) return w.scalar_type() == torch::kBFloat16 && KernelIsa() >= Isa::kAvx512Bf16;
   return x.scalar_type() == torch::kFloat32 && (w.scalar_type() == torch::kFloat32 || w.scalar_type() == torch::kBFloat16);
 }

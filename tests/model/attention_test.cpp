@@ -120,6 +120,18 @@ TEST(AttentionTest, ReusedMaskMemoryIsReadAgainWhenItChanges) {
   EXPECT_LT(RelErr(attention::Attend(q, k, v, bias, 0.25), want()), 1e-5);
 }
 
+// Under InferenceMode (generation) the worker threads write into inference tensors too.
+TEST(AttentionTest, RunsUnderInferenceMode) {
+  torch::manual_seed(12);
+  at::set_num_threads(2);
+  auto q = torch::randn({3, 8, 1, 16}), k = torch::randn({3, 2, 40, 16}), v = torch::randn({3, 2, 40, 16});
+  auto bias = torch::zeros({3, 1, 40});
+  bias.narrow(2, 30, 10).fill_(kLowest);  // keys past a shorter sequence's length
+  const torch::Tensor want = Reference(q.to(torch::kFloat64), k.to(torch::kFloat64), v.to(torch::kFloat64), bias.to(torch::kFloat64), 0.25);
+  c10::InferenceMode guard;
+  EXPECT_LT(RelErr(attention::Attend(q, k, v, bias, 0.25), want), 1e-5);
+}
+
 TEST(AttentionTest, Bf16StaysWithinRoundingOfTheExactResult) {
   // bf16 rounds q k^T, the probabilities and dS to 8 bits of mantissa, as the eager bf16 chain does.
   Check({2, 4, 2, 16, 16, 32}, torch::kBFloat16, 3e-2, /*masked_row=*/false);

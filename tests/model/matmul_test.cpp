@@ -26,7 +26,7 @@ TEST(MatmulTest, FewAndManyRowsOverBf16AndFp32WeightsMatchFp64) {
   for (int64_t I : {77, 256}) {  // 77: a tail after the vector steps
     const torch::Tensor w_bf16 = torch::randn({37, I}).to(torch::kBFloat16);  // 37 rows: blocks of 4, 2 and 1 with rests
     const torch::Tensor w_fp32 = torch::randn({37, I});
-    for (int64_t N : {1, 2, 3, 4, 5, 7, 8, 9, 40}) {
+    for (int64_t N : {1, 2, 3, 4, 5, 7, 8, 9, 17, 32, 40}) {  // 9-32 over bf16: groups of 8 x rows
       const torch::Tensor x = torch::randn({N, I});
       for (const torch::Tensor& w : {w_bf16, w_fp32}) {
         const torch::Tensor want = torch::mm(x.to(torch::kFloat64), w.to(torch::kFloat64).t());
