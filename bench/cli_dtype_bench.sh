@@ -74,7 +74,7 @@ for variant in default float32 bfloat16; do
   echo "cli_dtype_bench: $variant: train dpo" >&2
   rm -rf "$WORK/run.$variant"
   d0=$(now); t train dpo --model "$WORK/model" --data "$WORK/prefs.jsonl" --out "$WORK/run.$variant" --batch-pairs 4 \
-    --lora-r 8 --lora-dropout 0 --save-every 1000000 "${dt[@]}" 2>"$WORK/train.$variant.log"; d1=$(now)
+    --lora-r 8 --lora-dropout 0 --save-every 1000000 "${dt[@]}" >/dev/null 2>"$WORK/train.$variant.log"; d1=$(now)
   /usr/bin/python3 - "$WORK" "$variant" "$a" "$b" "$g0" "$g1" "$d0" "$d1" "$PAIRS" >>"$results" <<'EOF'
 import json, sys
 work, variant = sys.argv[1], sys.argv[2]

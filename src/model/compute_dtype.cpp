@@ -1,6 +1,7 @@
 // See tenet/model/compute_dtype.h.
 #include "tenet/model/compute_dtype.h"
 
+#include "tenet/io/model_config.h"
 #include "tenet/util/isa.h"
 
 namespace tenet {
@@ -8,10 +9,10 @@ namespace tenet {
 DtypeChoice ChooseDtypes(torch::ScalarType checkpoint, const torch::Device& device, std::optional<torch::ScalarType> requested,
                          bool prefer_bf16) {
   DtypeChoice c;
-  const std::string ckpt = c10::toString(checkpoint);
+  const std::string ckpt = DtypeName(checkpoint);
   if (requested) {
     c.compute = c.weights = *requested;
-    c.reason = "--dtype " + std::string(c10::toString(*requested));
+    c.reason = "--dtype " + DtypeName(*requested);
     return c;
   }
   const bool native_bf16 = device.is_cuda() || KernelIsa() >= Isa::kAvx512Bf16;
@@ -25,7 +26,7 @@ DtypeChoice ChooseDtypes(torch::ScalarType checkpoint, const torch::Device& devi
   c.weights = checkpoint == torch::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
   const std::string isa = IsaName(KernelIsa());
   if (checkpoint == torch::kFloat32) {
-    c.reason = "the checkpoint's Float (kernels: " + isa + ")";
+    c.reason = "the checkpoint's float32 (kernels: " + isa + ")";
   } else {
     c.reason = "no native bf16 on this CPU (kernels: " + isa + "): fp32 compute" +
                (c.weights == torch::kBFloat16 ? ", weights kept in bf16 and widened inside the products" : ", weights converted from " + ckpt);
