@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
   }
   tenet::LoadOptions lo;
   lo.hardware_policy = true;  // as `tenet train dpo`: --dtype overrides, else the policy
+  lo.storage = tenet::WeightStorage::kComputeIfFits;
   if (dtype_name != "auto") {
     auto requested = tenet::ParseDtypeName(dtype_name);
     Check(requested.status());

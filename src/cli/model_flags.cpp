@@ -25,7 +25,7 @@ Result<LoadedModel> LoadModelForCli(const std::string& model_dir, const std::str
   }
   lo.hardware_policy = true;
   lo.prefer_bf16 = opts.prefer_bf16;
-  lo.mixed_storage = !opts.weights_in_compute_dtype;
+  lo.storage = opts.weights;
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(model_dir, lo));
   if (!adapter_dir.empty()) {
     TENET_ASSIGN_OR_RETURN(LoraAdapter adapter, LoadPeftAdapter(adapter_dir));

@@ -176,7 +176,9 @@ Status Run(TrainArgs a, const Resolved& o) {
   }
 
   RuntimeOptions rt = a.rt;
-  rt.weights_in_compute_dtype = a.full;  // full fine-tuning trains the stored weights themselves
+  // Full fine-tuning trains the stored weights themselves; LoRA's frozen products run faster on a
+  // copy in the compute dtype where one fits (tenet/model/loader.h).
+  rt.weights = a.full ? WeightStorage::kCompute : WeightStorage::kComputeIfFits;
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, rt));
   loaded.model->SetGradientCheckpointing(a.gradient_checkpointing);
   // Up to two packed copies (forward and backward orientation) of the frozen weights.

@@ -28,8 +28,9 @@ DtypeChoice ChooseDtypes(torch::ScalarType checkpoint, const torch::Device& devi
   if (checkpoint == torch::kFloat32) {
     c.reason = "the checkpoint's float32 (kernels: " + isa + ")";
   } else {
+    // The loader says where the bf16 weights end up (tenet/model/loader.h, WeightStorage).
     c.reason = "no native bf16 on this CPU (kernels: " + isa + "): fp32 compute" +
-               (c.weights == torch::kBFloat16 ? ", weights kept in bf16 and widened inside the products" : ", weights converted from " + ckpt);
+               (c.weights == torch::kBFloat16 ? std::string() : ", weights converted from " + ckpt);
   }
   return c;
 }

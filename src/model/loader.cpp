@@ -1,12 +1,14 @@
 // HF folder -> LlamaForCausalLM. See tenet/model/loader.h.
 #include "tenet/model/loader.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "tenet/io/hf_folder.h"
 #include "tenet/model/compute_dtype.h"
 #include "tenet/util/file.h"
+#include "tenet/util/runtime.h"
 
 namespace tenet {
 
@@ -63,8 +65,25 @@ Result<LoadedModel> LoadModel(const std::string& dir, const LoadOptions& options
   if (options.hardware_policy) {
     const DtypeChoice choice = ChooseDtypes(out.checkpoint_dtype, options.device, options.dtype, options.prefer_bf16);
     mo.dtype = choice.compute;
-    if (choice.weights != choice.compute && options.mixed_storage) mo.weight_dtype = choice.weights;
     out.dtype_reason = choice.reason;
+    if (choice.weights != choice.compute) {
+      bool narrow = options.storage == WeightStorage::kNarrow;
+      std::string why;
+      if (options.storage == WeightStorage::kComputeIfFits) {
+        // The wider copy of the checkpoint's tensors against a quarter of the memory available.
+        const int64_t wide = static_cast<int64_t>(store->total_bytes()) / static_cast<int64_t>(c10::elementSize(choice.weights)) *
+                             static_cast<int64_t>(c10::elementSize(choice.compute));
+        const int64_t available = AvailableMemoryBytes();
+        narrow = available < 0 || wide > available / 4;
+        char gb[32];
+        std::snprintf(gb, sizeof gb, "%.1f GB", static_cast<double>(wide) / 1e9);
+        why = narrow ? std::string(" (a copy of ") + gb + " would not fit comfortably)"
+                     : std::string(" once (") + gb + " fits; large products run faster on them)";
+      }
+      out.dtype_reason += narrow ? ", weights kept in " + DtypeName(choice.weights) + " and widened inside the products" + why
+                                 : ", weights widened to " + DtypeName(choice.compute) + why;
+      if (narrow) mo.weight_dtype = choice.weights;
+    }
   } else {
     mo.dtype = options.dtype.value_or(out.checkpoint_dtype);
     out.dtype_reason = options.dtype ? "requested" : "the checkpoint's";

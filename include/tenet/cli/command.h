@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "tenet/model/loader.h"
 #include "tenet/util/status.h"
 
 namespace CLI {
@@ -44,10 +45,10 @@ struct RuntimeOptions {
   int threads = 0;             // 0: all cores of this machine
   std::string device = "auto"; // auto|cpu|cuda; auto = cuda when available
   std::string dtype;           // ""(the compute-dtype policy's, tenet/model/compute_dtype.h)|float32|bfloat16
-  // Set by commands, not flags: generation prefers bf16 where it is native; full fine-tuning
-  // stores the weights it trains in the compute dtype.
+  // Set by commands, not flags: generation prefers bf16 where it is native; training keeps an
+  // fp32 copy of a bf16 checkpoint's weights where it fits (full fine-tuning always: it trains them).
   bool prefer_bf16 = false;
-  bool weights_in_compute_dtype = false;
+  WeightStorage weights = WeightStorage::kNarrow;
 };
 void AddRuntimeFlags(CLI::App& app, RuntimeOptions* opts, bool with_dtype = true);
 // Sets LibTorch's intra-op threads (Debian's build starts with 1). InvalidArgument on bad values.

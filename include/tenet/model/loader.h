@@ -14,13 +14,20 @@
 
 namespace tenet {
 
+// Where the compute-dtype policy keeps a bf16 checkpoint's weights in bf16 under fp32 compute:
+// kNarrow keeps them so (the memory of bf16; decoding reads half the bytes); kCompute stores them
+// in the compute dtype; kComputeIfFits does that when the wider copy takes at most a quarter of the
+// memory available (training's large GEMMs then skip widening weight blocks in every pass), and
+// keeps them narrow otherwise. The reason says which.
+enum class WeightStorage { kNarrow, kCompute, kComputeIfFits };
+
 struct LoadOptions {
   // Storage/compute dtype; nullopt = the checkpoint's (config.json torch_dtype, else the stored
   // tensors' dtype), or with `hardware_policy` what tenet/model/compute_dtype.h picks for it.
   std::optional<torch::ScalarType> dtype;
   bool hardware_policy = false;
   bool prefer_bf16 = false;    // generation, under hardware_policy
-  bool mixed_storage = true;   // false: weights in the compute dtype whatever the policy says
+  WeightStorage storage = WeightStorage::kNarrow;  // under hardware_policy
   torch::Device device = torch::kCPU;
 };
 
