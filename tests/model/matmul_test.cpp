@@ -6,12 +6,19 @@
 //
 // Shapes: N rows, I in features, O out features; W (O, I).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "tenet/io/hf_folder.h"
+#include "tenet/io/model_config.h"
 #include "tenet/model/compute_dtype.h"
+#include "tenet/model/loader.h"
 #include "tenet/model/llama.h"
 #include "tenet/model/logprobs.h"
 #include "tenet/model/matmul.h"
 #include "tenet/model/presets.h"
+#include "tenet/util/file.h"
 #include "tenet/util/isa.h"
 
 namespace tenet {
@@ -162,6 +169,46 @@ TEST(ComputeDtypeTest, NativeBf16KeepsTheCheckpointElsewhereFp32OverBf16Weights)
   EXPECT_EQ(fp32.weights, torch::kFloat32);
   const DtypeChoice cuda = ChooseDtypes(torch::kBFloat16, torch::Device(torch::kCUDA, 0), std::nullopt);
   EXPECT_EQ(cuda.compute, torch::kBFloat16);
+}
+
+// Where the loader keeps a bf16 checkpoint's weights under the policy: narrow for generation and
+// scoring, widened once for training where that fits, and the reason says which.
+TEST(ComputeDtypeTest, LoaderKeepsBf16WeightsOrWidensThemWhereTheyFit) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("tenet-storage-test-" + std::to_string(::getpid()));
+  auto config = PresetConfig("tiny", 512);
+  ASSERT_TRUE(config.ok());
+  config->dtype = torch::kBFloat16;
+  ModelOptions mo;
+  mo.dtype = torch::kBFloat16;
+  auto m = LlamaForCausalLM::Create(*config, RandomWeights(1), mo);
+  ASSERT_TRUE(m.ok());
+  NamedTensors tensors;
+  for (const auto& p : (*m)->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  ASSERT_TRUE(SaveWeights(dir, tensors).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", ModelConfigToJson(*config).dump(2)).ok());
+  const bool native = KernelIsa() >= Isa::kAvx512Bf16;
+  for (WeightStorage storage : {WeightStorage::kNarrow, WeightStorage::kComputeIfFits, WeightStorage::kCompute}) {
+    LoadOptions lo;
+    lo.hardware_policy = true;
+    lo.storage = storage;
+    auto loaded = LoadModel(dir, lo);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    const auto& model = *loaded->model;
+    if (native) {
+      EXPECT_EQ(model.dtype(), torch::kBFloat16);
+      EXPECT_EQ(model.weight_dtype(), torch::kBFloat16);
+      continue;
+    }
+    EXPECT_EQ(model.dtype(), torch::kFloat32);
+    const bool narrow = storage == WeightStorage::kNarrow;
+    EXPECT_EQ(model.weight_dtype(), narrow ? torch::kBFloat16 : torch::kFloat32) << loaded->dtype_reason;
+    EXPECT_NE(loaded->dtype_reason.find(narrow ? "weights kept in bfloat16" : "weights widened to float32"), std::string::npos)
+        << loaded->dtype_reason;
+    if (storage == WeightStorage::kComputeIfFits) {
+      EXPECT_NE(loaded->dtype_reason.find("fits"), std::string::npos) << loaded->dtype_reason;
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
