@@ -100,9 +100,11 @@ Linear::Linear(torch::Tensor weight, torch::Tensor bias) {
 torch::Tensor Linear::forward(const torch::Tensor& x) {
   if (!lora_a_.defined()) return Affine(x, weight_, bias_);
   if (!lora_enabled_) {
-    // The DPO reference (an adapter switched off) also goes through the packed weight; plain
-    // inference without an adapter takes Affine (LibTorch's linear where it is best).
-    if (weight_.requires_grad() || !packed_gemm::Enabled()) return Affine(x, weight_, bias_);
+    // The DPO reference (an adapter switched off, under no-grad) also goes through the packed
+    // weight, which autograd does not see; plain inference without an adapter, and any pass that
+    // needs x's gradient, takes Affine (LibTorch's linear where it is best).
+    const bool needs_grad = torch::GradMode::is_enabled() && x.requires_grad();
+    if (weight_.requires_grad() || needs_grad || !packed_gemm::Enabled()) return Affine(x, weight_, bias_);
     std::vector<int64_t> shape = x.sizes().vec();
     shape.back() = out_features();
     torch::Tensor y = BaseProduct(x.reshape({-1, in_features()}).contiguous(), weight_).view(shape);

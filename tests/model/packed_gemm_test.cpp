@@ -147,6 +147,16 @@ TEST_F(PackedGemmTest, LoraLinearGivesTheSameResultsOnAndOff) {
     o.y.backward(dy);
     o.gx = x.grad(), o.ga = lin.lora_a().grad(), o.gb = lin.lora_b().grad();
     lin.set_lora_enabled(false);
+    {
+      // Adapter off with x's gradient wanted: autograd must see the product (the packed path
+      // serves only passes without gradients).
+      torch::Tensor xg = x0.clone().requires_grad_();
+      lin.forward(xg).backward(dy);
+      EXPECT_TRUE(xg.grad().defined()) << "packed " << packed;
+      if (xg.grad().defined()) {
+        EXPECT_LT(RelErr(xg.grad().reshape({-1, I}), torch::mm(dy.to(torch::kFloat64).reshape({-1, O}), w.to(torch::kFloat64))), 2e-2);
+      }
+    }
     torch::NoGradGuard no_grad;
     o.ref = lin.forward(x0);
     return o;
