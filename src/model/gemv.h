@@ -19,7 +19,7 @@ namespace tenet::gemv {
 constexpr int64_t kMaxRows = 8;
 // The most rows of x one product takes (groups of kMaxRows over the same cached weight rows): over
 // bf16 weights on AVX2 this beats widening the weights for an fp32 GEMM up to about this many rows
-// (bench/layer_ops_bench); more rows are a GEMM's job.
+// (bench/gemv_bench, generate_bench --isa avx2); more rows are a GEMM's job.
 constexpr int64_t kMaxWideRows = 32;
 
 void Wt(const float* x, int64_t N, int64_t ldx, const float* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy);
