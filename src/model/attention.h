@@ -1,4 +1,4 @@
-// Private to src/model: attention for training and scoring (no KV cache) on the CPU, with a
+// Private to src/model: attention on the CPU (training, scoring and decoding over a KV cache), with a
 // recomputing backward for long sequences (the idea of FlashAttention, Dao et al. 2022, arXiv
 // 2205.14135, at the granularity of row blocks): the forward keeps only each row's max and softmax
 // sum, never the (T, S) probabilities, and the backward recomputes them block by block. Short

@@ -59,9 +59,10 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     torch::Tensor h = RmsNorm(x, input_norm->weight, c.rms_norm_eps);
     torch::Tensor hq = from == 0 ? h : h.narrow(1, from, Tq);  // (B, Tq, C)
     torch::Tensor cos_q = from == 0 ? cos : cos.narrow(2, from, Tq), sin_q = from == 0 ? sin : sin.narrow(2, from, Tq);
-    // Training and scoring on the CPU: RoPE writes the (B, H, T, D) head layout the attention
-    // kernel reads, in one pass each way; with a KV cache (generation) the eager ops.
-    const bool fused = cache == nullptr && attention::Supports(h);
+    // On the CPU RoPE writes the (B, H, T, D) head layout the attention kernel reads, in one pass
+    // each way, with or without a KV cache (decoding: one call instead of ~10 small ops per layer,
+    // 1B batch-1 decode +3% in 8 alternating runs); elsewhere the eager ops.
+    const bool fused = attention::Supports(h);
     torch::Tensor q, k, v;
     if (fused) {
       q = RopeToHeads(attn->q->forward(hq), cos_q, sin_q, H);                   // (B, H, Tq, D)
@@ -290,8 +291,8 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   const double lowest = options_.dtype == torch::kFloat16    ? -65504.0
                         : options_.dtype == torch::kBFloat16 ? -3.3895313892515355e38
                                                               : static_cast<double>(std::numeric_limits<float>::lowest());
-  // Without a cache on the CPU the layers' attention kernel takes the bias in fp32: made so once here.
-  const bool fp32_bias = cache == nullptr && attention::Supports(torch::empty({0}, torch::TensorOptions().dtype(options_.dtype).device(dev)));
+  // On the CPU the layers' attention kernel takes the bias in fp32: made so once here.
+  const bool fp32_bias = attention::Supports(torch::empty({0}, torch::TensorOptions().dtype(options_.dtype).device(dev)));
   torch::Tensor bias = torch::zeros({B, 1, 1, T, S}, torch::TensorOptions().dtype(fp32_bias ? torch::kFloat32 : options_.dtype).device(dev))
                            .masked_fill(allow.to(dev).logical_not().view({B, 1, 1, T, S}), lowest);
   auto [cos, sin] = RopeCosSin(inv_freq_, pos, options_.dtype);
