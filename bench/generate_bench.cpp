@@ -8,10 +8,12 @@
 // Usage: generate_bench [--model DIR] [--questions 8] [--samples 4] [--new 128] [--threads 2]
 //                       [--slots 32] [--dtype auto|bfloat16|float32] [--no-peer] [--profile trace.json]
 //                       [--isa avx2] [--llama-cpp DIR [--llama-cpp-build DIR] [--flash-attn]] [--prompt-tokens N]
+//                       [--rounds N]
 // Without --model a random bench-preset model is written to a temp folder. --dtype auto (the
 // default) is what `tenet generate` picks (tenet/model/compute_dtype.h). --llama-cpp runs
 // llama.cpp's llama-bench / llama-batched-bench of a build the user made on a GGUF of the same
-// folder (bench/peers/llama_cpp_bench.sh) as a second peer. Reports peak RSS.
+// folder (bench/peers/llama_cpp_bench.sh) as a second peer; --rounds N alternates Tenet and
+// llama.cpp N times and reports the median of the per-round ratios. Reports peak RSS.
 // Not for: correctness (tests/generate).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
   std::string model, dtype_name = "auto", profile, llama_cpp, llama_cpp_build;
   bool flash_attn = false;
   int64_t prompt_tokens = 0;  // 0: 40 + 8 q tokens for question q
-  int64_t questions = 8, samples = 4, new_tokens = 128, slots = 0;
+  int64_t questions = 8, samples = 4, new_tokens = 128, slots = 0, rounds = 1;
   int threads = 2;
   bool peer = true;
   for (tenet::bench::FlagWalker flags("generate_bench", argc, argv); flags.Next();) {
@@ -96,9 +98,10 @@ int main(int argc, char** argv) {
     else if (k == "--flash-attn") flash_attn = true;
     else if (k == "--prompt-tokens") prompt_tokens = std::stoll(next());
     else if (k == "--profile") profile = next();
+    else if (k == "--rounds") rounds = std::max<int64_t>(1, std::stoll(next()));
     else {
       std::cerr << "usage: generate_bench [--model DIR] [--questions N] [--samples N] [--new N] [--threads N] [--slots N]"
-                   " [--dtype bfloat16|float32] [--no-peer]\n";
+                   " [--dtype bfloat16|float32] [--no-peer] [--rounds N] [--llama-cpp DIR [--llama-cpp-build DIR] [--flash-attn]]\n";
       return 2;
     }
   }
@@ -161,17 +164,58 @@ int main(int argc, char** argv) {
     r.max_new_tokens = 2;
     Check((*warm)->Generate({r}, [](size_t, int32_t, tenet::Completion) {}));
   }
-  auto engine = tenet::Engine::Create(*loaded->model, tenet::EngineOptions{static_cast<int32_t>(slots)});
-  Check(engine.status());
-  const auto start = Clock::now();
-  {
-    std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
-    if (!profile.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
-    Check((*engine)->Generate(requests, [](size_t, int32_t, tenet::Completion) {}));
+  // One timed run of the engine over every request -> its figures.
+  auto run_tenet = [&](bool with_profile) {
+    auto engine = tenet::Engine::Create(*loaded->model, tenet::EngineOptions{static_cast<int32_t>(slots)});
+    Check(engine.status());
+    const auto start = Clock::now();
+    {
+      std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
+      if (with_profile) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+      Check((*engine)->Generate(requests, [](size_t, int32_t, tenet::Completion) {}));
+    }
+    const double total = std::chrono::duration<double>(Clock::now() - start).count();
+    const auto& st = (*engine)->stats();
+    return json{{"prefill_tokens_per_s", st.prefill_tokens / st.prefill_seconds},
+                {"decode_tokens_per_s", st.decode_tokens / st.decode_seconds},
+                {"decode_steps", st.decode_steps},
+                {"mean_step_ms", 1e3 * st.decode_seconds / static_cast<double>(st.decode_steps)},
+                {"mean_sample_ms_per_step", 1e3 * st.sample_seconds / static_cast<double>(st.decode_steps)},
+                {"total_s", total}};
+  };
+  // llama.cpp on a GGUF of the same folder and dtype: batch-1 (pp/tg) or batched decode.
+  const std::string llama_cmd =
+      llama_cpp.empty() ? std::string()
+                        : std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/llama_cpp_bench.sh --llama-cpp " + llama_cpp +
+                              " --model " + model + " --threads " + std::to_string(threads) +
+                              (slots > 1 ? " --batch-decode " + std::to_string(slots) + "x" + std::to_string(new_tokens)
+                                         : " --pp 128 --tg " + std::to_string(new_tokens)) +
+                              (llama_cpp_build.empty() ? "" : " --build-dir " + llama_cpp_build) + (flash_attn ? " --flash-attn" : "");
+  auto llama_decode = [&](const json& lc) {
+    return slots > 1 ? lc.value("/batch_decode/s_tg_tok_s"_json_pointer, json()) : lc.value("tg_tok_s", json());
+  };
+  // --rounds N: Tenet and llama.cpp alternate N times and the ratios are the medians of the
+  // per-round ratios, so a slow spell of this shared machine hits both sides of a round.
+  std::vector<json> tenet_runs, llama_runs;
+  for (int64_t r = 0; r < rounds; ++r) {
+    tenet_runs.push_back(run_tenet(!profile.empty() && r == 0));
+    if (!llama_cmd.empty()) {
+      auto lc = tenet::bench::RunPeer(llama_cmd);
+      llama_runs.push_back(lc ? *lc : json("failed: " + llama_cmd));
+    }
   }
-  const double total = std::chrono::duration<double>(Clock::now() - start).count();
-  const auto& st = (*engine)->stats();
-  const double decode_tps = st.decode_tokens / st.decode_seconds;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  // The round with the median decode speed stands for Tenet.
+  std::vector<size_t> order(tenet_runs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return tenet_runs[a]["decode_tokens_per_s"].get<double>() < tenet_runs[b]["decode_tokens_per_s"].get<double>();
+  });
+  const json tenet_fig = tenet_runs[order[order.size() / 2]];
+  const double decode_tps = tenet_fig["decode_tokens_per_s"].get<double>();
   const double step_ceiling = GemmCeilingStep(*loaded->model, slots);
   json report = {{"bench", "generate"},
                  {"dtype",
@@ -185,13 +229,8 @@ int main(int argc, char** argv) {
                  {"samples", samples},
                  {"new_tokens", new_tokens},
                  {"slots", slots},
-                 {"tenet",
-                  {{"prefill_tokens_per_s", st.prefill_tokens / st.prefill_seconds},
-                   {"decode_tokens_per_s", decode_tps},
-                   {"decode_steps", st.decode_steps},
-                   {"mean_step_ms", 1e3 * st.decode_seconds / static_cast<double>(st.decode_steps)},
-                   {"mean_sample_ms_per_step", 1e3 * st.sample_seconds / static_cast<double>(st.decode_steps)},
-                   {"total_s", total}}},
+                 {"rounds", rounds},
+                 {"tenet", tenet_fig},
                  {"gemm_ceiling",
                   {{"step_ms_at_full_batch", 1e3 * step_ceiling},
                    {"decode_tokens_per_s", static_cast<double>(slots) / step_ceiling}}}};
@@ -213,23 +252,28 @@ int main(int argc, char** argv) {
     }
     std::filesystem::remove(pfile);
   }
-  if (!llama_cpp.empty()) {
-    // llama.cpp on a GGUF of the same folder and dtype: batch-1 (pp/tg) or batched decode.
-    std::string cmd = std::string(TENET_BENCH_SOURCE_DIR) + "/bench/peers/llama_cpp_bench.sh --llama-cpp " + llama_cpp +
-                      " --model " + model + " --threads " + std::to_string(threads) +
-                      (slots > 1 ? " --batch-decode " + std::to_string(slots) + "x" + std::to_string(new_tokens)
-                                 : " --pp 128 --tg " + std::to_string(new_tokens)) +
-                      (llama_cpp_build.empty() ? "" : " --build-dir " + llama_cpp_build) + (flash_attn ? " --flash-attn" : "");
-    if (auto lc = tenet::bench::RunPeer(cmd)) {
-      report["llama_cpp"] = *lc;
-      const json decode = slots > 1 ? lc->value("/batch_decode/s_tg_tok_s"_json_pointer, json()) : lc->value("tg_tok_s", json());
-      if (decode.is_number()) report["ratio_decode_to_llama_cpp"] = decode_tps / decode.get<double>();
-      if (slots <= 1 && lc->value("pp_tok_s", json()).is_number()) {
-        report["ratio_prefill_to_llama_cpp"] = report["tenet"]["prefill_tokens_per_s"].get<double>() / (*lc)["pp_tok_s"].get<double>();
+  if (!llama_cmd.empty()) {
+    std::vector<double> decode_ratios, prefill_ratios;
+    json per_round = json::array();
+    for (size_t r = 0; r < llama_runs.size(); ++r) {
+      const json& lc = llama_runs[r];
+      json row = {{"tenet_decode_tokens_per_s", tenet_runs[r]["decode_tokens_per_s"]},
+                  {"tenet_prefill_tokens_per_s", tenet_runs[r]["prefill_tokens_per_s"]}};
+      const json decode = lc.is_object() ? llama_decode(lc) : json();
+      if (decode.is_number()) {
+        row["llama_cpp_decode_tokens_per_s"] = decode;
+        decode_ratios.push_back(tenet_runs[r]["decode_tokens_per_s"].get<double>() / decode.get<double>());
       }
-    } else {
-      report["llama_cpp"] = "failed: " + cmd;
+      if (slots <= 1 && lc.is_object() && lc.value("pp_tok_s", json()).is_number()) {
+        row["llama_cpp_prefill_tokens_per_s"] = lc["pp_tok_s"];
+        prefill_ratios.push_back(tenet_runs[r]["prefill_tokens_per_s"].get<double>() / lc["pp_tok_s"].get<double>());
+      }
+      per_round.push_back(row);
     }
+    report["llama_cpp"] = llama_runs.back();
+    if (rounds > 1) report["llama_cpp_rounds"] = per_round;
+    if (!decode_ratios.empty()) report["ratio_decode_to_llama_cpp"] = median(decode_ratios);
+    if (!prefill_ratios.empty()) report["ratio_prefill_to_llama_cpp"] = median(prefill_ratios);
   }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
