@@ -1,6 +1,8 @@
 // Thread-safe generation service. See tenet/generate/service.h.
 #include "tenet/generate/service.h"
 
+#include <exception>
+
 namespace tenet {
 
 bool GenerationService::Stream::Next(GenerationEvent* event) {
@@ -50,7 +52,8 @@ Result<std::shared_ptr<GenerationService::Stream>> GenerationService::Submit(Gen
   stream->unfinished_ = request.n;
   {
     std::lock_guard<std::mutex> lock(control_->mu);
-    if (control_->stop) return Status::InvalidArgument("generation service", "is shutting down");
+    if (!control_->failed.ok()) return control_->failed;
+    if (control_->stop) return Status::ResourceExhausted("generation service", "is shutting down");
     stream->ticket_ = control_->next_ticket++;
     control_->streams[stream->ticket_] = stream;
     control_->submitted.emplace_back(stream->ticket_, std::move(request));
@@ -63,6 +66,14 @@ void GenerationService::Loop() {
   Control& c = *control_;
   std::map<uint64_t, uint64_t> ticket_of;  // engine request id -> ticket (worker thread only)
   std::map<uint64_t, uint64_t> engine_id;  // ticket -> engine request id
+  // Ends a stream with an error: its reader's Next() returns false and status() says why.
+  auto fail = [&](const std::shared_ptr<Stream>& s, const Status& status) {
+    {
+      std::lock_guard<std::mutex> slock(s->mu_);
+      s->status_ = status;
+    }
+    s->cv_.notify_all();
+  };
   auto deliver = [&](const GenerationEvent& e) {
     std::shared_ptr<Stream> s;
     {
@@ -98,11 +109,21 @@ void GenerationService::Loop() {
       stopping = c.stop;
     }
     for (auto& [ticket, request] : incoming) {
-      auto id = engine_->Add(std::move(request));  // validated in Submit already
+      auto id = engine_->Add(std::move(request));  // validated in Submit already, but Add may still refuse
       if (id.ok()) {
         ticket_of[*id] = ticket;
         engine_id[ticket] = *id;
+        continue;
       }
+      std::shared_ptr<Stream> s;
+      {
+        std::lock_guard<std::mutex> lock(c.mu);
+        auto it = c.streams.find(ticket);
+        if (it == c.streams.end()) continue;
+        s = it->second;
+        c.streams.erase(it);
+      }
+      fail(s, id.status());
     }
     if (stopping) {
       for (const auto& [ticket, id] : engine_id) engine_->Cancel(id);
@@ -110,16 +131,25 @@ void GenerationService::Loop() {
       for (uint64_t ticket : cancels)
         if (engine_id.count(ticket)) engine_->Cancel(engine_id[ticket]);
     }
-    auto more = engine_->Step(deliver);
+    // One exception boundary for the worker: a throwing kernel (out of memory) or callback ends
+    // the streams with an error instead of terminating the process that serves them.
+    Result<bool> more = false;
+    try {
+      more = engine_->Step(deliver);
+    } catch (const std::exception& e) {
+      more = Status::Internal("generation engine", e.what());
+    }
     if (!more.ok()) {
-      // The engine failed (e.g. out of memory): every open stream ends with the error.
-      std::lock_guard<std::mutex> lock(c.mu);
-      for (auto& [ticket, s] : c.streams) {
-        std::lock_guard<std::mutex> slock(s->mu_);
-        s->status_ = more.status();
-        s->cv_.notify_all();
+      // The engine failed (e.g. out of memory): every open or queued stream ends with the error,
+      // and later submissions are refused with it instead of queueing for a worker that is gone.
+      std::map<uint64_t, std::shared_ptr<Stream>> open;
+      {
+        std::lock_guard<std::mutex> lock(c.mu);
+        c.failed = more.status().WithContext("generation service stopped");
+        c.submitted.clear();
+        open.swap(c.streams);
       }
-      c.streams.clear();
+      for (auto& [ticket, s] : open) fail(s, c.failed);
       return;
     }
     if (stopping && engine_->idle()) return;

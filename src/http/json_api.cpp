@@ -2,6 +2,7 @@
 #include "tenet/http/json_api.h"
 
 #include <cctype>
+#include <sstream>
 
 namespace tenet::http {
 
@@ -33,9 +34,18 @@ bool IsJsonMediaType(std::string_view type) {
 
 namespace {
 [[noreturn]] void Fail(const std::string& name, const std::string& what) {
-  throw FieldError("field '" + name + "' " + what);
+  throw FieldError(name, "field '" + name + "' " + what);
 }
 }  // namespace
+
+double AsNumber(const json& v, const std::string& name, double lo, double hi) {
+  std::ostringstream range;
+  range << "a number from " << lo << " to " << hi;
+  if (!v.is_number()) Fail(name, "must be " + range.str());
+  const double d = v.get<double>();
+  if (!(d >= lo && d <= hi)) Fail(name, "must be " + range.str());
+  return d;
+}
 
 std::string AsString(const json& v, const std::string& name) {
   if (!v.is_string()) Fail(name, "must be a string");

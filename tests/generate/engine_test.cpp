@@ -249,5 +249,31 @@ TEST_F(EngineTest, ServiceCancelsMidStreamAndOnShutdown) {
   EXPECT_TRUE((*open)->status().ok());
 }
 
+
+TEST_F(EngineTest, ServiceEndsEveryStreamWithTheEngineErrorAndRefusesLaterRequests) {
+  auto svc = GenerationService::Start(*model_->model, EngineOptions{4});
+  ASSERT_TRUE(svc.ok());
+  // A healthy request that would run long, and one whose callback throws in the worker (as a
+  // kernel that runs out of memory would): both streams end with the error, none waits forever.
+  auto healthy = (*svc)->Submit(Greedy(kPrompts[0], 3000));
+  ASSERT_TRUE(healthy.ok());
+  GenerationEvent e;
+  ASSERT_TRUE((*healthy)->Next(&e));
+  GenerationRequest bad = Greedy(kPrompts[1], 50);
+  bad.stop_when = [](const std::vector<int32_t>&) -> bool { throw std::runtime_error("simulated kernel failure"); };
+  auto failing = (*svc)->Submit(bad);
+  ASSERT_TRUE(failing.ok());
+  Drain(**failing);
+  Drain(**healthy);
+  for (auto* s : {&*failing, &*healthy}) {
+    EXPECT_EQ((*s)->status().code(), Status::Code::kInternal);
+    EXPECT_NE((*s)->status().message().find("simulated kernel failure"), std::string::npos) << (*s)->status().ToString();
+  }
+  // The worker is gone: a new request is refused with the error instead of queueing forever.
+  auto later = (*svc)->Submit(Greedy(kPrompts[2], 4));
+  ASSERT_FALSE(later.ok());
+  EXPECT_NE(later.status().message().find("generation service stopped"), std::string::npos) << later.status().ToString();
+}
+
 }  // namespace
 }  // namespace tenet

@@ -48,6 +48,8 @@ class GenerationService {
   ~GenerationService();
 
   // Validates on the caller's thread (InvalidArgument as Engine::Add) and queues the request.
+  // After the engine failed, returns its error (the worker is gone); while shutting down,
+  // ResourceExhausted.
   Result<std::shared_ptr<Stream>> Submit(GenerationRequest request);
 
  private:
@@ -57,6 +59,7 @@ class GenerationService {
     std::mutex mu;
     std::condition_variable cv;
     bool stop = false;                                          // GUARDED_BY(mu)
+    Status failed;                                              // GUARDED_BY(mu): the engine's error, once it failed
     uint64_t next_ticket = 0;                                   // GUARDED_BY(mu)
     std::deque<std::pair<uint64_t, GenerationRequest>> submitted;  // GUARDED_BY(mu)
     std::vector<uint64_t> cancels;                              // GUARDED_BY(mu)

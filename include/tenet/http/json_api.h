@@ -31,7 +31,15 @@ bool IsJsonMediaType(std::string_view content_type);
 class FieldError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  FieldError(std::string field, const std::string& message) : std::runtime_error(message), field_(std::move(field)) {}
+  // The field's path ("ranks[0][2]"), or empty for the body as a whole.
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
 };
+// Strict reader of a number (integer or not), finite, in [lo, hi].
+double AsNumber(const nlohmann::json& v, const std::string& name, double lo, double hi);
 
 // Strict readers over one JSON object; `path` names the object in messages ("" for the body).
 class Fields {
