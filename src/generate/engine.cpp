@@ -5,7 +5,10 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <deque>
 #include <map>
 #include <optional>
@@ -22,6 +25,41 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kPrefillChunk = 512;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The log-softmax of one logits row (fp32 `row` or bf16 `row16`) at `token`, and its `k` largest
+// entries, best first (ties to the lower id). In double: a 128k-entry sum loses nothing.
+void TokenLogprobs(const float* row, const uint16_t* row16, int64_t vocab, int32_t token, int32_t k, GenerationEvent* e) {
+  auto at = [&](int64_t i) {
+    return row != nullptr ? row[i] : std::bit_cast<float>(static_cast<uint32_t>(row16[i]) << 16);
+  };
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < vocab; ++i) max = std::max(max, at(i));
+  double sum = 0;
+  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(at(i)) - max);
+  const double log_z = max + std::log(sum);
+  auto lp = [&](int64_t i) { return static_cast<float>(static_cast<double>(at(i)) - log_z); };
+  e->logprob = lp(token);
+  e->top_logprobs.clear();
+  if (k <= 0) return;
+  // better(a, b): a ranks above b. As the heap's order it keeps the worst kept entry in front.
+  std::vector<std::pair<float, int32_t>> best;
+  auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
+  for (int64_t i = 0; i < vocab; ++i) {
+    const std::pair<float, int32_t> c{at(i), static_cast<int32_t>(i)};
+    if (static_cast<int32_t>(best.size()) < k) {
+      best.push_back(c);
+      std::push_heap(best.begin(), best.end(), better);
+    } else if (better(c, best.front())) {
+      std::pop_heap(best.begin(), best.end(), better);
+      best.back() = c;
+      std::push_heap(best.begin(), best.end(), better);
+    }
+  }
+  std::sort(best.begin(), best.end(), better);
+  for (const auto& [v, id] : best) e->top_logprobs.push_back({id, lp(id)});
+}
 
 struct Slot {
   bool active = false;
@@ -141,7 +179,8 @@ Result<bool> Engine::Step(const Sink& sink) {
     sink(e);
   };
   // Records a sampled token; ends the sample on a stop id, a stop hook, or its length limit.
-  auto push = [&](int64_t b, int32_t token) {
+  // `row`/`row16`: the logits it was drawn from (fp32 or bf16), for the log-probabilities.
+  auto push = [&](int64_t b, int32_t token, const float* row, const uint16_t* row16) {
     Slot& s = st.slots[static_cast<size_t>(b)];
     const GenerationRequest& r = st.running.at(s.request);
     const bool stop_id = std::find(r.stop_ids.begin(), r.stop_ids.end(), token) != r.stop_ids.end();
@@ -151,6 +190,7 @@ Result<bool> Engine::Step(const Sink& sink) {
     e.request = s.request;
     e.sample = s.sample;
     e.token = token;
+    if (r.logprobs >= 0) TokenLogprobs(row, row16, vocab, token, r.logprobs, &e);
     sink(e);
     if (r.stop_when && r.stop_when(s.generated)) return finish(b, FinishReason::kStop);
     if (static_cast<int32_t>(s.generated.size()) >= r.max_new_tokens) return finish(b, FinishReason::kLength);
@@ -220,7 +260,7 @@ Result<bool> Engine::Step(const Sink& sink) {
       s.active = true;
       s.request = rid;
       s.sample = i;
-      push(b, s.sampler->Sample(logits.data_ptr<float>()));
+      push(b, s.sampler->Sample(logits.data_ptr<float>()), logits.data_ptr<float>(), nullptr);
     }
   }
 
@@ -263,7 +303,10 @@ Result<bool> Engine::Step(const Sink& sink) {
       picked[static_cast<size_t>(k)] = bf16 ? sampler.SampleBf16(base16 + k * vocab) : sampler.Sample(base + k * vocab);
     }
   });
-  for (size_t k = 0; k < active.size(); ++k) push(active[k], picked[k]);
+  for (size_t k = 0; k < active.size(); ++k) {
+    const int64_t off = static_cast<int64_t>(k) * vocab;
+    push(active[k], picked[k], bf16 ? nullptr : base + off, bf16 ? base16 + off : nullptr);
+  }
   stats_.sample_seconds += Since(sample_start);
   stats_.decode_tokens += static_cast<int64_t>(active.size());
   stats_.decode_steps += 1;

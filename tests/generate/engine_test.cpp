@@ -275,5 +275,46 @@ TEST_F(EngineTest, ServiceEndsEveryStreamWithTheEngineErrorAndRefusesLaterReques
   EXPECT_NE(later.status().message().find("generation service stopped"), std::string::npos) << later.status().ToString();
 }
 
+
+TEST_F(EngineTest, TokenLogprobsMatchTheReferenceLogSoftmax) {
+  // Sampled (not greedy) so that the chosen token is not always the most likely one.
+  GenerationRequest r = Greedy(kPrompts[2], 8);
+  r.sampling.temperature = 1.5f;
+  r.sampling.seed = 7;
+  r.logprobs = 3;
+  auto engine = Engine::Create(*model_->model, EngineOptions{2});
+  ASSERT_TRUE(engine.ok());
+  ASSERT_TRUE((*engine)->Add(r).ok());
+  std::vector<GenerationEvent> tokens;
+  while (true) {
+    auto more = (*engine)->Step([&](const GenerationEvent& e) {
+      if (e.kind == GenerationEvent::Kind::kToken) tokens.push_back(e);
+    });
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+  }
+  ASSERT_EQ(tokens.size(), 8u);
+  Ids all = kPrompts[2];
+  for (const auto& e : tokens) all.push_back(e.token);
+  std::string scratch = testing::ScratchDir();
+  ASSERT_TRUE(WriteFileAtomic(scratch + "/d.json", json::array({{{"ids", all}, {"prompt_len", kPrompts[2].size()}}}).dump()).ok());
+  auto run = testing::RunCommand(Reference() + " logprobs --model " + *model_dir_ + " --data " + scratch + "/d.json --top 3 --out " +
+                                     scratch + "/lp.json",
+                                 true);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const json want = json::parse(*ReadFile(scratch + "/lp.json"))[0];
+  bool some_not_top = false;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    EXPECT_NEAR(tokens[t].logprob, want["per_token"][t].get<double>(), 2e-4) << "token " << t;
+    ASSERT_EQ(tokens[t].top_logprobs.size(), 3u);
+    for (size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(tokens[t].top_logprobs[j].token, want["top"][t][j][0].get<int32_t>()) << "token " << t << " rank " << j;
+      EXPECT_NEAR(tokens[t].top_logprobs[j].logprob, want["top"][t][j][1].get<double>(), 2e-4);
+    }
+    some_not_top |= tokens[t].token != tokens[t].top_logprobs[0].token;
+  }
+  EXPECT_TRUE(some_not_top) << "the test should cover a sampled token that is not the most likely";
+}
+
 }  // namespace
 }  // namespace tenet

@@ -334,6 +334,7 @@ def main():
     c.add_argument("--data", required=True, help='JSON file: [{"ids": [...], "prompt_len": n}, ...]')
     c.add_argument("--out", required=True)
     c.add_argument("--adapter")
+    c.add_argument("--top", type=int, default=0, help="also the K most likely tokens at each position")
     args = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if args.cmd == "make-fixtures":
@@ -364,7 +365,12 @@ def main():
             logp = torch.log_softmax(forward(args.model, ids, torch.float32, args.adapter).double(), -1)[0]
             n = r["prompt_len"]
             tgt = ids[0, n:]
-            out.append({"logp": logp[n - 1:-1].gather(1, tgt[:, None]).sum().item(), "tokens": len(tgt)})
+            per = logp[n - 1:-1].gather(1, tgt[:, None])[:, 0]
+            rec = {"logp": per.sum().item(), "tokens": len(tgt), "per_token": per.tolist()}
+            if args.top:
+                v, i = torch.topk(logp[n - 1:-1], args.top, dim=-1)
+                rec["top"] = [[[int(a), float(b)] for a, b in zip(ii, vv)] for ii, vv in zip(i.tolist(), v.tolist())]
+            out.append(rec)
         json.dump(out, open(args.out, "w"))
 
 

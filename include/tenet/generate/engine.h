@@ -35,6 +35,15 @@ struct GenerationRequest {
   // Optional: called with a sample's tokens after each new one; true ends it ("stop", token kept).
   // How callers implement stop strings (they own the detokenizer). Must not throw.
   std::function<bool(const std::vector<int32_t>& generated)> stop_when;
+  // >= 0: every token event carries the token's log-probability under the model (log-softmax of
+  // the raw logits, before penalties and temperature, as vLLM reports them) and the `logprobs`
+  // most likely tokens with theirs. -1: none (no extra pass over the logits).
+  int32_t logprobs = -1;
+};
+
+struct TokenLogprob {
+  int32_t token = -1;
+  float logprob = 0;
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };
@@ -60,6 +69,8 @@ struct GenerationEvent {
   int32_t token = -1;    // kToken: the new token (stop tokens are not reported)
   FinishReason finish = FinishReason::kLength;  // kFinish
   std::vector<int32_t> ids;                     // kFinish: every generated token of the sample
+  float logprob = 0;                            // kToken, when the request asked for logprobs
+  std::vector<TokenLogprob> top_logprobs;       // kToken: the request's `logprobs` most likely, best first
 };
 
 struct EngineStats {
