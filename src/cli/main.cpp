@@ -16,6 +16,7 @@ const CommandSpec kCommands[] = {
     {"score", "Sum the log-probabilities of completions given prompts", tenet::cli::AddScoreCommand},
     {"generate", "Generate N candidate answers per question (JSONL, resumable)", tenet::cli::AddGenerateCommand},
     {"chat", "Chat with a model in the terminal, answers streamed token by token", tenet::cli::AddChatCommand},
+    {"serve", "Serve a model behind an OpenAI-compatible HTTP API (chat, completions, streaming)", tenet::cli::AddServeCommand},
     {"train dpo", "Train a LoRA adapter with DPO on preference pairs (resumable run folder)", tenet::cli::AddTrainDpoCommand},
     {"train sft", "Fine-tune a LoRA adapter on completions / conversations (loss on assistant tokens only)", tenet::cli::AddTrainSftCommand},
     {"eval dpo", "DPO metrics of an adapter on preference pairs (TRL names, JSON)", tenet::cli::AddEvalDpoCommand},

@@ -14,6 +14,15 @@ bool GenerationService::Stream::Next(GenerationEvent* event) {
   return true;
 }
 
+GenerationService::Stream::Wait GenerationService::Stream::NextFor(GenerationEvent* event, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty() || unfinished_ == 0 || !status_.ok(); })) return Wait::kTimeout;
+  if (events_.empty()) return Wait::kEnd;
+  *event = std::move(events_.front());
+  events_.pop_front();
+  return Wait::kEvent;
+}
+
 void GenerationService::Stream::Cancel() {
   auto c = std::static_pointer_cast<Control>(control_.lock());
   if (c == nullptr) return;  // the service is gone; its destructor cancelled everything
@@ -36,12 +45,16 @@ Result<std::unique_ptr<GenerationService>> GenerationService::Start(LlamaForCaus
   return s;
 }
 
-GenerationService::~GenerationService() {
+void GenerationService::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(control_->mu);
     control_->stop = true;
   }
   control_->cv.notify_all();
+}
+
+GenerationService::~GenerationService() {
+  Shutdown();
   if (worker_.joinable()) worker_.join();
 }
 

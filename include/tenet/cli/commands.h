@@ -12,6 +12,7 @@ RunFn AddTemplateCommand(CLI::App& sub);
 RunFn AddScoreCommand(CLI::App& sub);
 RunFn AddGenerateCommand(CLI::App& sub);
 RunFn AddChatCommand(CLI::App& sub);
+RunFn AddServeCommand(CLI::App& sub);
 RunFn AddTrainDpoCommand(CLI::App& sub);
 RunFn AddTrainSftCommand(CLI::App& sub);
 RunFn AddEvalDpoCommand(CLI::App& sub);

@@ -8,6 +8,7 @@
 // valid and report their samples as cancelled.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -27,6 +28,10 @@ class GenerationService {
     // Blocks until the next event of this request. Returns false once every sample has finished
     // and all events were read (or the engine failed: see status()).
     bool Next(GenerationEvent* event);
+    // The same, waiting at most `timeout`: kTimeout when nothing arrived in that time (a server
+    // sends a keep-alive then), kEnd where Next would return false.
+    enum class Wait { kEvent, kTimeout, kEnd };
+    Wait NextFor(GenerationEvent* event, std::chrono::milliseconds timeout);
     // Asks the engine to stop this request; its unfinished samples end with kCancelled.
     void Cancel();
     // OK, or the engine's error if generation failed.
@@ -46,6 +51,11 @@ class GenerationService {
   // Starts the worker thread. The model must outlive the service.
   static Result<std::unique_ptr<GenerationService>> Start(LlamaForCausalLM& model, const EngineOptions& options);
   ~GenerationService();
+
+  // Stops taking requests and cancels every unfinished one (their streams end with kCancelled
+  // at the worker's next step); the worker exits once the engine is idle. The destructor does this
+  // and joins the worker.
+  void Shutdown();
 
   // Validates on the caller's thread (InvalidArgument as Engine::Add) and queues the request.
   // After the engine failed, returns its error (the worker is gone); while shutting down,

@@ -1,0 +1,74 @@
+// The OpenAI-compatible HTTP server behind `tenet serve`: POST /v1/chat/completions and
+// /v1/completions (plain and streamed as server-sent events), GET /v1/models, GET /health,
+// POST /tokenize and /detokenize, on http::GuardedServer. Requests from every connection share
+// one GenerationService, so they decode together in the engine's batch (continuous batching).
+//
+// Shapes follow OpenAI's API field by field (openai_request.h reads the requests); errors are
+// {"error": {"message", "type", "param", "code"}} with 400 / 401 / 404 / 413 / 429 / 503, and 500
+// only for our own bugs (logged, never detailed to the client).
+//
+// Not for: TLS (put a reverse proxy in front). Several adapters on one base are not served yet:
+// a merged folder is served as one model.
+// Thread-safety: handlers run on the HTTP worker threads; Stop() may be called from any thread
+// (a signal handler's thread included).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tenet/data/completion_encoder.h"
+#include "tenet/generate/service.h"
+#include "tenet/http/guarded_server.h"
+#include "tenet/tokenizer/tokenizer.h"
+
+namespace tenet::serve {
+
+struct ServerOptions {
+  std::string model_id = "tenet";    // what clients pass as "model" and GET /v1/models lists
+  int32_t max_batch = 16;            // sequences decoded together (engine slots); a request's n must fit
+  int64_t max_model_len = 0;         // prompt + completion tokens per sequence; 0: the model's, at most 4096
+  int64_t max_queue = 256;           // requests waiting beyond the running ones; more get 429
+  std::vector<std::string> api_keys; // accepted bearer tokens; empty: no key needed
+  bool log_prompts = false;          // the access log shows prompt text only when asked
+  http::Limits http;                 // connection limits (body size: 413 above it)
+  std::function<void(const std::string&)> log;  // access and error log lines; null: stderr
+};
+
+class OpenAiServer {
+ public:
+  explicit OpenAiServer(ServerOptions options);
+  ~OpenAiServer();
+
+  // Binds host:port (0: any free port) and serves in a background thread; returns the port.
+  // Until Attach, every route but /health answers 503 and /health says the model is loading.
+  Result<int> Start(const std::string& host, int port);
+  // Serves `model` with `tokenizer` (both must outlive the server). `stop_ids`: tokens that end a
+  // completion (EOS ids; chat adds the template's end-of-turn token itself).
+  Status Attach(LlamaForCausalLM& model, const Tokenizer& tokenizer, std::vector<int32_t> stop_ids);
+  // Stops accepting; in-flight requests get up to `grace` to finish, then are cancelled.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
+  // Blocks until the server stopped.
+  void Wait();
+
+  int64_t in_flight() const { return in_flight_.load(); }
+
+  struct Backend;  // the attached model: service, tokenizer, encoder (private to openai_server.cpp)
+
+ private:
+  void Routes();
+  void Log(const std::string& line) const;
+
+  ServerOptions options_;
+  std::unique_ptr<http::GuardedServer> server_;
+  std::shared_ptr<Backend> backend_;  // set once by Attach; read by handlers through std::atomic_load
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
+};
+
+}  // namespace tenet::serve

@@ -1,0 +1,116 @@
+// `tenet serve`: a model behind an OpenAI-compatible HTTP API (tenet/serve/openai_server.h).
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+#include <sstream>
+#include <thread>
+
+#include "tenet/cli/commands.h"
+#include "tenet/serve/openai_server.h"
+#include "tenet/util/file.h"
+
+namespace tenet::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string model, tokenizer, served_name, api_key_file, host = "127.0.0.1";
+  int port = 8000;
+  int shutdown_timeout_s = 30;
+  serve::ServerOptions server;
+  RuntimeOptions rt;
+};
+
+// One key per line; blank lines and # comments skipped.
+Result<std::vector<std::string>> ReadKeys(const std::string& path) {
+  TENET_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  std::vector<std::string> keys;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    keys.push_back(line.substr(start));
+  }
+  if (keys.empty()) return Status::InvalidArgument(path, "has no API key (one per line)");
+  return keys;
+}
+
+}  // namespace
+
+RunFn AddServeCommand(CLI::App& sub) {
+  auto a = std::make_shared<ServeArgs>();
+  sub.add_option("--model", a->model, "HF model folder (a base or a merged folder, with its tokenizer)")->required();
+  sub.add_option("--served-model-name", a->served_name, "The name clients pass as \"model\" (default: the folder's name)");
+  sub.add_option("--host", a->host, "Address to listen on")->capture_default_str();
+  sub.add_option("--port", a->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  sub.add_option("--api-key-file", a->api_key_file, "File of accepted API keys, one per line (default: no key needed)");
+  sub.add_option("--max-batch", a->server.max_batch, "Sequences decoded together; a request's n must fit")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  sub.add_option("--max-queue", a->server.max_queue, "Requests waiting beyond the running ones; more get 429")
+      ->capture_default_str()->check(CLI::Range(0, 1000000));
+  sub.add_option("--max-model-len", a->server.max_model_len, "Prompt + completion tokens per sequence (default: the model's, at most 4096)")
+      ->check(CLI::Range(1, 1 << 24));
+  sub.add_option("--shutdown-timeout", a->shutdown_timeout_s, "Seconds in-flight requests get to finish after SIGTERM")
+      ->capture_default_str()->check(CLI::Range(0, 3600));
+  sub.add_flag("--log-prompts", a->server.log_prompts, "Show prompt text in the access log");
+  sub.add_option("--tokenizer", a->tokenizer, "Tokenizer folder (default: the model folder)");
+  AddRuntimeFlags(sub, &a->rt);
+  sub.footer(R"(Serves POST /v1/chat/completions and /v1/completions (streaming with "stream": true),
+GET /v1/models, GET /health, POST /tokenize and /detokenize, in OpenAI's shapes; any OpenAI client
+works with base_url http://HOST:PORT/v1. Prints the address on stdout once the model is loaded
+(/health answers 503 until then). Ctrl-C or SIGTERM stops taking requests, lets in-flight ones
+finish for --shutdown-timeout seconds, cancels the rest and exits 0.
+
+Examples:
+  tenet serve --model merged/ --port 8000
+  curl localhost:8000/v1/chat/completions -H 'Content-Type: application/json' \
+       -d '{"model":"merged","messages":[{"role":"user","content":"Can I raise my card limit?"}]}')");
+  return [a]() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    if (!IsDirectory(a->model)) return Fail(Status::NotFound(a->model, "no such model folder"));
+    if (!a->api_key_file.empty()) {
+      auto keys = ReadKeys(a->api_key_file);
+      if (!keys.ok()) return Fail(keys.status());
+      a->server.api_keys = *keys;
+    }
+    if (a->served_name.empty()) {
+      std::string m = a->model;
+      while (m.size() > 1 && m.back() == '/') m.pop_back();
+      const size_t slash = m.rfind('/');
+      a->served_name = slash == std::string::npos ? m : m.substr(slash + 1);
+    }
+    a->server.model_id = a->served_name;
+    serve::OpenAiServer server(a->server);
+    auto port = server.Start(a->host, a->port);
+    if (!port.ok()) return Fail(port.status());
+    auto tok = Tokenizer::Load(a->tokenizer.empty() ? a->model : a->tokenizer);
+    if (!tok.ok()) return Fail(tok.status());
+    auto rt = PreferBf16ForGeneration(a->rt);
+    if (!rt.ok()) return Fail(rt.status());
+    auto loaded = LoadModelForCli(a->model, "", *rt);
+    if (!loaded.ok()) return Fail(loaded.status());
+    std::vector<int32_t> stop_ids(loaded->eos_token_ids.begin(), loaded->eos_token_ids.end());
+    Status s = server.Attach(*loaded->model, **tok, stop_ids);
+    if (!s.ok()) return Fail(s);
+    std::cout << "serving " << a->served_name << " on http://" << a->host << ":" << *port << "/v1" << std::endl;
+    std::thread waiter([&server, set, grace = a->shutdown_timeout_s] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      std::cerr << "tenet serve: stopping (in-flight requests get " << grace << " s)\n";
+      server.Stop(std::chrono::seconds(grace));
+    });
+    server.Wait();
+    pthread_kill(waiter.native_handle(), SIGTERM);  // wake it if the server stopped by itself
+    waiter.join();
+    std::cerr << "tenet serve: stopped\n";
+    return kExitOk;
+  };
+}
+
+}  // namespace tenet::cli
