@@ -1,0 +1,235 @@
+// `tenet serve` against the official `openai` npm client, unchanged (tests/node pins it):
+// models, chat and text completions, streaming with include_usage, n, seeds, logprobs, stop
+// strings, each error mapped to the SDK's own exception class, a client that goes away mid-stream,
+// and greedy output equal to `tenet generate` at temperature 0.
+//
+//   TENET_BIN=build/tenet node --test tests/e2e/openai_client.test.mjs
+//
+// The model is a random `tiny` preset with Meta's Llama 3 tokenizer and chat template (made with
+// `tenet model init`); its answers are noise, but the same noise through every path.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+const requireFromNode = createRequire(path.join(repoRoot, 'tests', 'node', 'package.json'));
+const openai = requireFromNode('openai');
+const { OpenAI } = openai;
+const execFileAsync = promisify(execFile);
+
+const TENET_BIN = process.env.TENET_BIN || path.join(repoRoot, 'build', 'tenet');
+const TOKENIZER = path.join(repoRoot, 'tests', 'node', 'node_modules', '@lenml', 'tokenizer-llama3', 'models');
+const KEY = 'sk-tenet-test-key';
+
+let work, modelDir, server, baseURL, client;
+
+async function startServer(args) {
+  const proc = spawn(TENET_BIN, ['serve', '--model', modelDir, '--port', '0', '--threads', '2', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('server did not start: ' + stderr)), 60000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/on (http:\/\/[^\s]+\/v1)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => reject(new Error('server exited with ' + code + ': ' + stderr)));
+  });
+  return { proc, url, stderr: () => stderr };
+}
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-openai-'));
+  modelDir = path.join(work, 'tiny');
+  await execFileAsync(TENET_BIN, ['model', 'init', '--preset', 'tiny', '--out', modelDir, '--tokenizer', TOKENIZER]);
+  fs.writeFileSync(path.join(work, 'keys.txt'), '# test keys\n' + KEY + '\n');
+  server = await startServer(['--api-key-file', path.join(work, 'keys.txt'), '--max-batch', '4', '--max-queue', '0']);
+  baseURL = server.url;
+  client = new OpenAI({ apiKey: KEY, baseURL, maxRetries: 0 });
+});
+
+after(() => {
+  if (server) server.proc.kill('SIGKILL');
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const MESSAGES = [
+  { role: 'system', content: 'You are the assistant of Example Bank.' },
+  { role: 'user', content: 'Can I raise my card limit?' },
+];
+
+describe('openai client against tenet serve', () => {
+  test('lists the served model', async () => {
+    const models = await client.models.list();
+    const ids = [];
+    for await (const m of models) ids.push(m.id);
+    assert.deepEqual(ids, ['tiny']);
+  });
+
+  test('chat completion: shape, usage, deterministic at temperature 0', async () => {
+    const a = await client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 12, temperature: 0 });
+    assert.equal(a.object, 'chat.completion');
+    assert.match(a.id, /^chatcmpl-/);
+    assert.equal(a.choices.length, 1);
+    assert.equal(a.choices[0].message.role, 'assistant');
+    assert.equal(typeof a.choices[0].message.content, 'string');
+    assert.ok(['length', 'stop'].includes(a.choices[0].finish_reason));
+    assert.ok(a.usage.prompt_tokens > 10);
+    assert.ok(a.usage.completion_tokens >= 1 && a.usage.completion_tokens <= 12);
+    assert.equal(a.usage.total_tokens, a.usage.prompt_tokens + a.usage.completion_tokens);
+    const b = await client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 12, temperature: 0 });
+    assert.equal(b.choices[0].message.content, a.choices[0].message.content);
+  });
+
+  test('streaming with include_usage gives the same text, role first, usage last', async () => {
+    const whole = await client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 16, temperature: 0 });
+    const stream = await client.chat.completions.create({
+      model: 'tiny', messages: MESSAGES, max_tokens: 16, temperature: 0, stream: true, stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+    const last = chunks[chunks.length - 1];
+    assert.deepEqual(last.choices, []);
+    assert.deepEqual(last.usage, whole.usage);
+    for (const c of chunks.slice(0, -1)) {
+      assert.equal(c.object, 'chat.completion.chunk');
+      assert.equal(c.usage, null);
+    }
+    const text = chunks.flatMap((c) => c.choices).map((ch) => ch.delta?.content ?? '').join('');
+    assert.equal(text, whole.choices[0].message.content);
+    const finishes = chunks.flatMap((c) => c.choices).filter((ch) => ch.finish_reason);
+    assert.equal(finishes.length, 1);
+    assert.equal(finishes[0].finish_reason, whole.choices[0].finish_reason);
+    assert.deepEqual(finishes[0].delta, {});
+  });
+
+  test('n = 2 with a seed: two choices, the same again with the same seed', async () => {
+    const req = { model: 'tiny', messages: MESSAGES, max_tokens: 10, temperature: 1, n: 2, seed: 42 };
+    const a = await client.chat.completions.create(req);
+    const b = await client.chat.completions.create(req);
+    assert.deepEqual(a.choices.map((c) => c.index), [0, 1]);
+    assert.deepEqual(b.choices.map((c) => c.message.content), a.choices.map((c) => c.message.content));
+    assert.notEqual(a.choices[0].message.content, a.choices[1].message.content, 'two samples of a random model differ');
+  });
+
+  test('logprobs: one entry per token, the greedy token is the most likely', async () => {
+    const r = await client.chat.completions.create({
+      model: 'tiny', messages: MESSAGES, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2,
+    });
+    const content = r.choices[0].logprobs.content;
+    assert.equal(content.length, r.usage.completion_tokens);
+    assert.equal(content.map((t) => t.token).join(''), r.choices[0].message.content);
+    for (const t of content) {
+      assert.ok(t.logprob <= 0);
+      assert.ok(Array.isArray(t.bytes));
+      assert.equal(t.top_logprobs.length, 2);
+      assert.equal(t.top_logprobs[0].token, t.token);
+      assert.ok(Math.abs(t.top_logprobs[0].logprob - t.logprob) < 1e-6);
+      assert.ok(t.top_logprobs[1].logprob <= t.top_logprobs[0].logprob);
+    }
+  });
+
+  test('text completions with legacy logprobs, and a stop string that ends the text early', async () => {
+    const r = await client.completions.create({ model: 'tiny', prompt: 'The bank opens at', max_tokens: 12, temperature: 0, logprobs: 1 });
+    assert.equal(r.object, 'text_completion');
+    const lp = r.choices[0].logprobs;
+    assert.equal(lp.tokens.length, r.usage.completion_tokens);
+    assert.equal(lp.token_logprobs.length, lp.tokens.length);
+    assert.equal(lp.top_logprobs.length, lp.tokens.length);
+    assert.equal(lp.text_offset[0], 0);
+    const full = r.choices[0].text;
+    assert.ok(full.length > 4, 'the random model says something: ' + JSON.stringify(full));
+    // A stop string from the middle of the greedy text: the answer ends right before it.
+    const stop = full.slice(Math.floor(full.length / 2), Math.floor(full.length / 2) + 2);
+    const cut = full.slice(0, full.indexOf(stop));
+    const s = await client.completions.create({ model: 'tiny', prompt: 'The bank opens at', max_tokens: 12, temperature: 0, stop: [stop] });
+    assert.equal(s.choices[0].text, cut);
+    assert.equal(s.choices[0].finish_reason, 'stop');
+    const streamed = await client.completions.create({
+      model: 'tiny', prompt: 'The bank opens at', max_tokens: 12, temperature: 0, stop: stop, stream: true,
+    });
+    let text = '';
+    for await (const c of streamed) text += c.choices.map((ch) => ch.text).join('');
+    assert.equal(text, cut, 'streaming holds back a possible stop string and never sends it');
+  });
+
+  test('errors map to the SDK classes', async () => {
+    const bad = new OpenAI({ apiKey: 'sk-wrong', baseURL, maxRetries: 0 });
+    await assert.rejects(bad.models.list(), openai.AuthenticationError);
+    await assert.rejects(client.chat.completions.create({ model: 'nope', messages: MESSAGES }), (e) => {
+      assert.ok(e instanceof openai.NotFoundError);
+      assert.equal(e.code, 'model_not_found');
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: MESSAGES, temperature: 5 }), (e) => {
+      assert.ok(e instanceof openai.BadRequestError);
+      assert.equal(e.param, 'temperature');
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 1e9 }), (e) => {
+      assert.ok(e instanceof openai.BadRequestError);
+      assert.equal(e.code, 'context_length_exceeded');
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: MESSAGES, n: 50 }), openai.BadRequestError);
+  });
+
+  test('a full server answers 429; clients that go away free their slots at once', async () => {
+    // --max-batch 4 --max-queue 0: four long streams fill it, the fifth request is refused.
+    const controllers = [];
+    const streams = [];
+    for (let i = 0; i < 4; ++i) {
+      const ac = new AbortController();
+      controllers.push(ac);
+      const s = await client.chat.completions.create(
+        { model: 'tiny', messages: MESSAGES, max_tokens: 3000, stream: true }, { signal: ac.signal });
+      const it = s[Symbol.asyncIterator]();
+      await it.next();  // the role chunk: the request is running
+      streams.push(it);
+    }
+    await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 4 }), (e) => {
+      assert.ok(e instanceof openai.RateLimitError);
+      assert.equal(e.headers.get('retry-after'), '1');
+      return true;
+    });
+    for (const ac of controllers) ac.abort();
+    // Abandoned streams are cancelled: a new request runs within seconds, not after 4 x 3000 tokens
+    // (about 12 s on 2 cores).
+    const start = Date.now();
+    let answered = null;
+    while (Date.now() - start < 5000 && answered === null) {
+      try {
+        answered = await client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 4, temperature: 0 });
+      } catch (e) {
+        if (!(e instanceof openai.RateLimitError)) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.ok(answered, 'slots were freed after the clients went away');
+    assert.ok(Date.now() - start < 5000, "4 x 3000 abandoned tokens take ~12 s here: they must have been cancelled");
+  });
+
+  test('greedy chat output equals tenet generate at temperature 0', async () => {
+    const q = path.join(work, 'q.jsonl');
+    fs.writeFileSync(q, JSON.stringify({ id: 'q1', messages: MESSAGES }) + '\n');
+    const out = path.join(work, 'gen.jsonl');
+    await execFileAsync(TENET_BIN, ['generate', '--model', modelDir, '--questions', q, '--out', out, '--samples', '1',
+      '--max-new-tokens', '20', '--temperature', '0', '--threads', '2']);
+    const want = JSON.parse(fs.readFileSync(out, 'utf8').trim()).responses[0];
+    const got = await client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 20, temperature: 0 });
+    assert.equal(got.choices[0].message.content, want);
+  });
+});
