@@ -89,6 +89,84 @@ Result<std::vector<int32_t>> CompletionEncoder::EncodeChatPrompt(const json& mes
   return tokenizer_.Encode(text, /*special=*/true);
 }
 
+namespace {
+
+// Python's str.strip() whitespace (what Jinja's trim filter removes).
+std::string_view Strip(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Marks the content of message i in a probe rendering; private-use characters, no whitespace.
+std::string ContentMarker(size_t i) { return "\xEE\x80\x80" + std::to_string(i) + "\xEE\x80\x81"; }
+
+}  // namespace
+
+Result<std::vector<int32_t>> CompletionEncoder::EncodeChatPromptUntrusted(const json& messages) const {
+  TENET_ASSIGN_OR_RETURN(std::string text, RenderPrompt(messages));
+  // Where the template put each message's content: render again with markers for the contents,
+  // then walk the real rendering literal piece by literal piece. A content appears as it is or
+  // stripped (Llama 3's template trims it); anything else the template did to it is not located.
+  json probe = messages;
+  for (size_t i = 0; i < probe.size(); ++i) probe[i]["content"] = ContentMarker(i);
+  std::vector<std::pair<size_t, size_t>> plain;
+  bool located = false;
+  if (auto marked = template_->Render(TemplateContext(tokenizer_, probe, true)); marked.ok()) {
+    located = true;
+    size_t at = 0, pos = 0;  // in the marked and in the real rendering
+    while (located) {
+      // The next marker in the marked text (the lowest position of any message's marker).
+      size_t next = std::string::npos, which = 0;
+      for (size_t i = 0; i < messages.size(); ++i) {
+        const size_t f = marked->find(ContentMarker(i), at);
+        if (f < next) next = f, which = i;
+      }
+      const std::string_view literal = std::string_view(*marked).substr(at, next == std::string::npos ? std::string::npos : next - at);
+      if (text.compare(pos, literal.size(), literal) != 0) {
+        located = false;
+        break;
+      }
+      pos += literal.size();
+      if (next == std::string::npos) {
+        located = pos == text.size();
+        break;
+      }
+      at = next + ContentMarker(which).size();
+      // The literal after this content, to check a candidate against.
+      size_t after = std::string::npos;
+      for (size_t i = 0; i < messages.size(); ++i) after = std::min(after, marked->find(ContentMarker(i), at));
+      const std::string_view follow = std::string_view(*marked).substr(at, after == std::string::npos ? std::string::npos : after - at);
+      const std::string& content = messages[which]["content"].get_ref<const std::string&>();
+      bool matched = false;
+      for (std::string_view c : {std::string_view(content), Strip(content)}) {
+        if (text.compare(pos, c.size(), c) == 0 && text.compare(pos + c.size(), follow.size(), follow) == 0 &&
+            (after != std::string::npos || pos + c.size() + follow.size() == text.size())) {
+          if (!c.empty()) plain.emplace_back(pos, pos + c.size());
+          pos += c.size();
+          matched = true;
+          break;
+        }
+      }
+      located = matched;
+    }
+  }
+  if (located) return tokenizer_.Encode(text, plain);
+  // The template transforms contents in a way not located: refuse contents that hold control-token
+  // text rather than let it through as control tokens.
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string& content = messages[i]["content"].get_ref<const std::string&>();
+    TENET_ASSIGN_OR_RETURN(auto with, tokenizer_.Encode(content, /*special=*/true));
+    TENET_ASSIGN_OR_RETURN(auto without, tokenizer_.Encode(content, /*special=*/false));
+    if (with != without) {
+      return Status::InvalidArgument("messages[" + std::to_string(i) + "].content",
+                                     "holds special-token text, which this chat template does not let Tenet keep as plain text");
+    }
+  }
+  return tokenizer_.Encode(text, /*special=*/true);
+}
+
 Result<PromptCompletionIds> CompletionEncoder::EncodeChat(const json& messages, std::string_view completion) const {
   PromptCompletionIds out;
   TENET_ASSIGN_OR_RETURN(out.prompt, EncodeChatPrompt(messages));

@@ -206,8 +206,8 @@ void WriteAll(int fd, const std::string& s) {
   }
 }
 
-std::string RawReply(int code, const char* reason, const std::string& err, const std::string& message) {
-  const std::string body = nlohmann::json{{"error", {{"code", err}, {"message", message}}}}.dump();
+std::string RawReply(int code, const char* reason, const nlohmann::json& error) {
+  const std::string body = error.dump();
   return "HTTP/1.1 " + std::to_string(code) + " " + reason +
          "\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -255,11 +255,11 @@ GuardedServer::GuardedServer(Limits limits, LogFn log) : limits_(std::move(limit
     }
     ++escaped_exceptions_;
     Log(utf8::Lossy(req.method + " " + req.path + " from " + req.remote_addr + " failed: " + what));
-    SendError(res, 500, "internal", "internal error; the server logged it");
+    SendOwnError(res, 500, "internal", "internal error; the server logged it");
   });
   set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     auto refuse = [&](int code, const std::string& err, const std::string& message) {
-      SendError(res, code, err, message);
+      SendOwnError(res, code, err, message);
       return HandlerResponse::Handled;
     };
     if (!utf8::IsValid(req.path)) return refuse(400, "bad_path", "the path is not valid UTF-8 once percent-decoded");
@@ -287,6 +287,15 @@ GuardedServer::GuardedServer(Limits limits, LogFn log) : limits_(std::move(limit
 }
 
 GuardedServer::~GuardedServer() { Stop(); }
+
+nlohmann::json GuardedServer::ErrorBody(int status, const std::string& code, const std::string& message) const {
+  if (error_format_) return error_format_(status, code, message);
+  return {{"error", {{"code", code}, {"message", message}}}};
+}
+
+void GuardedServer::SendOwnError(httplib::Response& res, int status, const std::string& code, const std::string& message) const {
+  SendJson(res, status, ErrorBody(status, code, message));
+}
 
 void GuardedServer::Stop() {
   stopping_ = true;
@@ -326,7 +335,7 @@ void GuardedServer::ServeSocket(int fd) {
     ++refused_connections_;
     Log("refused a connection from " + client + ": it already has " + std::to_string(limits_.max_connections_per_client) +
         " open (max_connections_per_client)");
-    WriteAll(fd, RawReply(503, "Service Unavailable", "too_many_connections", "too many open connections from your address"));
+    WriteAll(fd, RawReply(503, "Service Unavailable", ErrorBody(503, "too_many_connections", "too many open connections from your address")));
     ::shutdown(fd, SHUT_RDWR);
     ::close(fd);
     return;
@@ -350,7 +359,7 @@ void GuardedServer::ServeSocket(int fd) {
       ++escaped_exceptions_;
       Log("request from " + client + " failed: " + utf8::Lossy(escaped));
       if (strm.written_this_request() == 0) {
-        WriteAll(fd, RawReply(500, "Internal Server Error", "internal", "internal error; the server logged it"));
+        WriteAll(fd, RawReply(500, "Internal Server Error", ErrorBody(500, "internal", "internal error; the server logged it")));
       }
       break;
     }

@@ -213,6 +213,9 @@ std::string SseData(const json& j) { return "data: " + j.dump(-1, ' ', false, js
 
 OpenAiServer::OpenAiServer(ServerOptions options) : options_(std::move(options)) {
   server_ = std::make_unique<http::GuardedServer>(options_.http, [this](const std::string& line) { Log(line); });
+  server_->set_error_format([](int status, const std::string& code, const std::string& message) {
+    return Error(status, message, status >= 500 ? "server_error" : "invalid_request_error", {}, code).ToJson();
+  });
   Routes();
 }
 
@@ -325,7 +328,7 @@ void OpenAiServer::Routes() {
       if (f.Has("messages")) {
         auto parsed = ParseCompletionRequest(json{{"model", f.String("model", options_.model_id)}, {"messages", body["messages"]}}, Endpoint::kChat);
         if (auto* e = std::get_if<ApiError>(&parsed)) return Send(res, *e);
-        auto r = b->encoder->EncodeChatPrompt(std::get<CompletionRequest>(parsed).messages);
+        auto r = b->encoder->EncodeChatPromptUntrusted(std::get<CompletionRequest>(parsed).messages);
         if (!r.ok()) return Send(res, Error(400, r.status().message(), "invalid_request_error", "messages"));
         ids = *r;
       } else {
@@ -381,7 +384,7 @@ void OpenAiServer::Routes() {
       // Prompts as token ids.
       std::vector<std::vector<int32_t>> prompts;
       if (endpoint == Endpoint::kChat) {
-        auto ids = b->encoder->EncodeChatPrompt(r.messages);
+        auto ids = b->encoder->EncodeChatPromptUntrusted(r.messages);
         if (!ids.ok()) return Send(res, Error(400, ids.status().message(), "invalid_request_error", "messages"));
         prompts.push_back(*ids);
       } else {

@@ -186,6 +186,7 @@ class HfTokenizer final : public Tokenizer {
                                                     const TokenizerOptions& options);
 
   Result<std::vector<int32_t>> Encode(std::string_view text, bool special) const override;
+  Result<std::vector<int32_t>> Encode(std::string_view text, const std::vector<std::pair<size_t, size_t>>& plain) const override;
   Result<std::string> Decode(const std::vector<int32_t>& ids, bool skip_special) const override;
   int32_t vocab_size() const override { return static_cast<int32_t>(id_to_token_.size()); }
   std::optional<int32_t> TokenToId(std::string_view token) const override;
@@ -201,7 +202,21 @@ class HfTokenizer final : public Tokenizer {
   Status LoadTokenizerJson(const json& j, const std::string& origin, const TokenizerOptions& options);
   Status ParseNormalizer(const json& n, const std::string& where, const std::string& origin);
   Status LoadConfig(std::string_view config_json, const json& post_processor, const std::string& origin);
-  void SplitAdded(std::string_view text, const AddedTokenTrie& trie, bool special, std::vector<Section>* out) const;
+  // Which special-token matches count: all, none, or those outside the plain ranges (byte
+  // offsets of the text passed to Encode; `offset` = where the split text starts in it).
+  struct Specials {
+    bool all = true;
+    const std::vector<std::pair<size_t, size_t>>* plain = nullptr;
+    size_t offset = 0;
+    bool Allowed(size_t start, size_t stop) const {
+      if (plain == nullptr) return all;
+      for (const auto& [b, e] : *plain)
+        if (offset + start < e && b < offset + stop) return false;
+      return true;
+    }
+  };
+  void SplitAdded(std::string_view text, const AddedTokenTrie& trie, const Specials& special, std::vector<Section>* out) const;
+  Result<std::vector<int32_t>> EncodeImpl(std::string_view text, const Specials& special) const;
   Status EncodeText(std::string_view text, std::vector<int32_t>* ids) const;
 
   std::unique_ptr<BpeModel> model_;
@@ -368,7 +383,7 @@ std::optional<int32_t> HfTokenizer::TokenToId(std::string_view token) const {
   return std::nullopt;
 }
 
-void HfTokenizer::SplitAdded(std::string_view text, const AddedTokenTrie& trie, bool special,
+void HfTokenizer::SplitAdded(std::string_view text, const AddedTokenTrie& trie, const Specials& special,
                              std::vector<Section>* out) const {
   if (trie.empty()) {
     if (!text.empty()) out->push_back({text, -1});
@@ -392,7 +407,7 @@ void HfTokenizer::SplitAdded(std::string_view text, const AddedTokenTrie& trie, 
     // With special == false a special token is plain text (HF's encode_special_tokens). As in HF
     // the match is still found first and then dropped, so a shorter non-special token inside it
     // does not match either; the automaton resumes after a dropped match.
-    if (!special && tok.special) {
+    if (tok.special && !special.Allowed(start, stop)) {
       pos = stop;
       continue;
     }
@@ -436,6 +451,18 @@ Status HfTokenizer::EncodeText(std::string_view text, std::vector<int32_t>* ids)
 }
 
 Result<std::vector<int32_t>> HfTokenizer::Encode(std::string_view text, bool special) const {
+  Specials s;
+  s.all = special;
+  return EncodeImpl(text, s);
+}
+
+Result<std::vector<int32_t>> HfTokenizer::Encode(std::string_view text, const std::vector<std::pair<size_t, size_t>>& plain) const {
+  Specials s;
+  s.plain = &plain;
+  return EncodeImpl(text, s);
+}
+
+Result<std::vector<int32_t>> HfTokenizer::EncodeImpl(std::string_view text, const Specials& special) const {
   if (size_t bad = utf8::FindInvalid(text); bad != std::string_view::npos) {
     return Status::InvalidArgument("text", "not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
@@ -456,7 +483,14 @@ Result<std::vector<int32_t>> HfTokenizer::Encode(std::string_view text, bool spe
       body = normalized;
     }
     inner.clear();
-    SplitAdded(body, normalized_trie_, special, &inner);
+    // Offsets inside a normalized section no longer map to the input: the whole section counts.
+    Specials in = special;
+    const size_t start = static_cast<size_t>(s.text.data() - text.data());
+    if (special.plain != nullptr) {
+      in.plain = nullptr;
+      in.all = special.Allowed(start, start + s.text.size());
+    }
+    SplitAdded(body, normalized_trie_, in, &inner);
     for (const Section& p : inner) {
       if (p.id >= 0) {
         ids.push_back(p.id);

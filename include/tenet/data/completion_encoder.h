@@ -43,6 +43,10 @@ class CompletionEncoder {
   Result<std::string> RenderPrompt(const nlohmann::json& messages) const;
   // The chat prompt's ids alone (generation's input).
   Result<std::vector<int32_t>> EncodeChatPrompt(const nlohmann::json& messages) const;
+  // The same ids for trusted contents, but special-token text inside a message's content (a user
+  // typing "<|eot_id|>") stays plain text instead of becoming a control token: what a server
+  // must use for requests from the network. (Training data keeps TRL's rule above.)
+  Result<std::vector<int32_t>> EncodeChatPromptUntrusted(const nlohmann::json& messages) const;
 
   std::optional<int32_t> end_of_turn_id() const { return end_of_turn_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }

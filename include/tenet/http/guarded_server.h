@@ -11,6 +11,8 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <cstddef>
 #include <functional>
@@ -43,12 +45,19 @@ std::vector<std::string> LoopbackHostNames();
 // One line for the server's log (escaped exceptions, refused connections). Called from worker threads.
 using LogFn = std::function<void(const std::string& line)>;
 
+// The JSON body of an error the server itself answers (a refused request, a handler that threw):
+// by default {"error": {"code": code, "message": message}}; the OpenAI server answers in OpenAI's
+// shape instead.
+using ErrorFormat = std::function<nlohmann::json(int status, const std::string& code, const std::string& message)>;
+
 class GuardedServer : public httplib::Server {
  public:
   explicit GuardedServer(Limits limits, LogFn log = nullptr);
   ~GuardedServer() override;
 
   const Limits& limits() const { return limits_; }
+  // Set before the server starts.
+  void set_error_format(ErrorFormat format) { error_format_ = std::move(format); }
   void set_allowed_hosts(std::vector<std::string> hosts) { limits_.allowed_hosts = std::move(hosts); }
 
   // Serves every request of one connected socket until the client closes it, a limit ends it or
@@ -84,8 +93,12 @@ class GuardedServer : public httplib::Server {
   void ReleaseClient(const std::string& address);
   void Log(const std::string& line) const;
 
+  void SendOwnError(httplib::Response& res, int status, const std::string& code, const std::string& message) const;
+  nlohmann::json ErrorBody(int status, const std::string& code, const std::string& message) const;
+
   Limits limits_;
   LogFn log_;
+  ErrorFormat error_format_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> escaped_exceptions_{0}, refused_connections_{0};
   std::mutex clients_mu_;

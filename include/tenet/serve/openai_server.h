@@ -35,7 +35,12 @@ struct ServerOptions {
   int64_t max_queue = 256;           // requests waiting beyond the running ones; more get 429
   std::vector<std::string> api_keys; // accepted bearer tokens; empty: no key needed
   bool log_prompts = false;          // the access log shows prompt text only when asked
-  http::Limits http;                 // connection limits (body size: 413 above it)
+  http::Limits http = DefaultLimits();  // connection limits (body size: 413 above it)
+  static http::Limits DefaultLimits() {
+    http::Limits l;
+    l.max_body_bytes = 8u << 20;  // a long chat is well under 1 MiB
+    return l;
+  }
   std::function<void(const std::string&)> log;  // access and error log lines; null: stderr
 };
 

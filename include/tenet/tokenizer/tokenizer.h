@@ -58,6 +58,10 @@ class Tokenizer {
   // encoded as plain text. Non-special added tokens are always matched. InvalidArgument if `text`
   // is not valid UTF-8.
   virtual Result<std::vector<int32_t>> Encode(std::string_view text, bool special = true) const = 0;
+  // As Encode(text, true), except that special tokens overlapping one of the byte ranges
+  // [begin, end) in `plain` (sorted, disjoint) are plain text: a chat prompt whose message
+  // contents are untrusted (a user typing "<|eot_id|>" must not end a turn).
+  virtual Result<std::vector<int32_t>> Encode(std::string_view text, const std::vector<std::pair<size_t, size_t>>& plain) const = 0;
 
   // Decodes ids to text (ByteLevel decoder). Bytes that do not form valid UTF-8 become U+FFFD,
   // as in Hugging Face. With skip_special, special added tokens are dropped. InvalidArgument for
