@@ -243,7 +243,8 @@ Result<bool> Engine::Step(const Sink& sink) {
           torch::tensor(std::vector<int64_t>(req.prompt.begin() + begin, req.prompt.begin() + begin + len), torch::kInt64)
               .unsqueeze(0);
       // Only the chunk's last position needs a hidden state (the last layer skips the others).
-      TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &scratch, len - 1));  // (1, 1, C)
+      const RowAdapters one{{req.adapter.get()}};
+      TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &scratch, len - 1, req.adapter ? &one : nullptr));  // (1, 1, C)
       last = hidden.select(1, 0);
     }
     torch::Tensor logits = model_.Logits(last).to(torch::kFloat32).to(torch::kCPU).contiguous();  // (1, V)
@@ -267,11 +268,14 @@ Result<bool> Engine::Step(const Sink& sink) {
   // One decode step for every active slot; idle slots ride along at position 0.
   std::vector<int64_t> active;
   std::vector<int64_t> step_ids(static_cast<size_t>(B), 0);
+  RowAdapters adapters;
+  adapters.rows.assign(static_cast<size_t>(B), nullptr);
   for (int64_t b = 0; b < B; ++b) {
     const Slot& s = st.slots[static_cast<size_t>(b)];
     if (s.active) {
       active.push_back(b);
       step_ids[static_cast<size_t>(b)] = s.next;
+      adapters.rows[static_cast<size_t>(b)] = st.running.at(s.request).adapter.get();
     } else {
       cache.SetLength(b, 0);
     }
@@ -279,7 +283,7 @@ Result<bool> Engine::Step(const Sink& sink) {
   if (active.empty()) return !idle();
   auto start = Clock::now();
   torch::Tensor ids = torch::tensor(step_ids, torch::kInt64).unsqueeze(1);  // (B, 1)
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &cache));  // (B, 1, C)
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &cache, 0, adapters.any() ? &adapters : nullptr));  // (B, 1, C)
   torch::Tensor rows = torch::tensor(active, torch::kInt64).to(model_.device());
   // (A, V) logits on the CPU. bf16 rows go to the samplers as they are (they widen each row while
   // copying it anyway): a (32, 128k) fp32 copy per step cost more than the samplers themselves.

@@ -121,6 +121,12 @@ torch::Tensor Linear::forward(const torch::Tensor& x) {
   return torch::linear(x, weight_, bias_) + delta.to(x.scalar_type());
 }
 
+torch::Tensor Linear::forward(const torch::Tensor& x, const RowAdapters* rows) {
+  torch::Tensor y = forward(x);
+  if (rows != nullptr && rows->any()) AddRowLora(x, y, *rows, index_);
+  return y;
+}
+
 void Linear::SetLora(torch::Tensor a, torch::Tensor b, double scale, double dropout) {
   TORCH_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == in_features() && b.size(0) == out_features() &&
                   a.size(0) == b.size(1),

@@ -51,7 +51,7 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
   // T positions (and appended to the cache); queries, attention output and MLP only for the
   // positions returned, which is exact because a position's output feeds nothing but later layers.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask_bias, KVCache* cache, int64_t from = 0) {
+                        const torch::Tensor& mask_bias, KVCache* cache, int64_t from = 0, const RowAdapters* rows = nullptr) {
     const ModelConfig& c = *config;
     const int64_t B = x.size(0), T = x.size(1), Tq = T - from;
     const int64_t H = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim, G = H / K;
@@ -65,13 +65,13 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     const bool fused = attention::Supports(h);
     torch::Tensor q, k, v;
     if (fused) {
-      q = RopeToHeads(attn->q->forward(hq), cos_q, sin_q, H);                   // (B, H, Tq, D)
-      k = RopeToHeads(attn->k->forward(h), cos, sin, K);                        // (B, K, T, D)
-      v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);               // (B, K, T, D)
+      q = RopeToHeads(attn->q->forward(hq, rows), cos_q, sin_q, H);                   // (B, H, Tq, D)
+      k = RopeToHeads(attn->k->forward(h, rows), cos, sin, K);                        // (B, K, T, D)
+      v = attn->v->forward(h, rows).view({B, T, K, D}).transpose(1, 2);               // (B, K, T, D)
     } else {
-      q = ApplyRope(attn->q->forward(hq).view({B, Tq, H, D}).transpose(1, 2), cos_q, sin_q);  // (B, H, Tq, D)
-      k = ApplyRope(attn->k->forward(h).view({B, T, K, D}).transpose(1, 2), cos, sin);        // (B, K, T, D)
-      v = attn->v->forward(h).view({B, T, K, D}).transpose(1, 2);                             // (B, K, T, D)
+      q = ApplyRope(attn->q->forward(hq, rows).view({B, Tq, H, D}).transpose(1, 2), cos_q, sin_q);  // (B, H, Tq, D)
+      k = ApplyRope(attn->k->forward(h, rows).view({B, T, K, D}).transpose(1, 2), cos, sin);        // (B, K, T, D)
+      v = attn->v->forward(h, rows).view({B, T, K, D}).transpose(1, 2);                             // (B, K, T, D)
     }
     if (cache != nullptr) {
       std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D) views into the (B, K, capacity, D) cache
@@ -96,10 +96,10 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
       out = torch::matmul(probs.view({B, K, G * Tq, S}), v).view({B, H, Tq, D});
     }
     out = out.transpose(1, 2).reshape({B, Tq, H * D});
-    torch::Tensor x1 = (from == 0 ? x : x.narrow(1, from, Tq)) + attn->o->forward(out);
+    torch::Tensor x1 = (from == 0 ? x : x.narrow(1, from, Tq)) + attn->o->forward(out, rows);
 
     h = RmsNorm(x1, post_norm->weight, c.rms_norm_eps);
-    torch::Tensor m = mlp->down->forward(SwiGlu(mlp->gate->forward(h), mlp->up->forward(h)));
+    torch::Tensor m = mlp->down->forward(SwiGlu(mlp->gate->forward(h, rows), mlp->up->forward(h, rows)), rows);
     return x1 + m;
   }
 };
@@ -230,6 +230,7 @@ Result<std::shared_ptr<LlamaForCausalLM>> LlamaForCausalLM::Create(const ModelCo
     for (const char* n : {"gate_proj", "up_proj", "down_proj"}) {
       m->linears_.emplace_back(p + ".mlp." + n, std::dynamic_pointer_cast<Linear>(layer->mlp->named_children()[n]));
     }
+    for (size_t k = m->linears_.size() - 7; k < m->linears_.size(); ++k) m->linears_[k].second->set_index(k);
     layer_list->push_back(layer);
     m->layers_.push_back(layer);
   }
@@ -249,7 +250,8 @@ Result<std::shared_ptr<LlamaForCausalLM>> LlamaForCausalLM::Create(const ModelCo
 }
 
 Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions,
-                                               const torch::Tensor& allowed, KVCache* cache, int64_t output_from) {
+                                               const torch::Tensor& allowed, KVCache* cache, int64_t output_from,
+                                               const RowAdapters* rows) {
   if (input_ids.dim() != 2 || input_ids.scalar_type() != torch::kInt64) {
     return Status::InvalidArgument("input_ids", "must be a (B, T) int64 tensor");
   }
@@ -257,6 +259,9 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   if (T == 0) return Status::InvalidArgument("input_ids", "empty sequence");
   if (output_from < 0 || output_from >= T) {
     return Status::InvalidArgument("output_from", std::to_string(output_from) + " is outside [0, " + std::to_string(T) + ")");
+  }
+  if (rows != nullptr && static_cast<int64_t>(rows->rows.size()) != B) {
+    return Status::InvalidArgument("row adapters", "has " + std::to_string(rows->rows.size()) + " rows, input has " + std::to_string(B));
   }
   if (cache != nullptr && cache->batch() != B) {
     return Status::InvalidArgument("kv cache", "has " + std::to_string(cache->batch()) + " rows, input has " + std::to_string(B));
@@ -304,7 +309,8 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   for (auto& layer : layers_) {
     // Only the last layer drops positions: every earlier layer's outputs are the next one's keys.
     const int64_t from = layer == layers_.back() ? output_from : 0;
-    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get(), from) : layer->forward(x, cos, sin, bias, cache, from);
+    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get(), from)
+                   : layer->forward(x, cos, sin, bias, cache, from, rows);
   }
   if (cache != nullptr) cache->Advance(T);
   return RmsNorm(x, norm_, config_.rms_norm_eps);

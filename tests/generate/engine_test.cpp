@@ -10,6 +10,8 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "tenet/io/peft_adapter.h"
+#include "tenet/model/adapter.h"
 #include "tenet/model/loader.h"
 #include "tenet/util/file.h"
 #include "test_util.h"
@@ -314,6 +316,34 @@ TEST_F(EngineTest, TokenLogprobsMatchTheReferenceLogSoftmax) {
     some_not_top |= tokens[t].token != tokens[t].top_logprobs[0].token;
   }
   EXPECT_TRUE(some_not_top) << "the test should cover a sampled token that is not the most likely";
+}
+
+
+TEST_F(EngineTest, RequestsForDifferentAdaptersDecodeTogetherAsTheyWouldAlone) {
+  const std::string fixtures = model_dir_->substr(0, model_dir_->rfind('/'));
+  std::vector<std::shared_ptr<const ServedAdapter>> served;
+  for (const char* a : {"adapter", "adapter_rslora"}) {
+    auto adapter = LoadPeftAdapter(fixtures + "/" + a);
+    ASSERT_TRUE(adapter.ok()) << adapter.status().ToString();
+    auto s = MakeServedAdapter(*model_->model, *adapter, a);
+    ASSERT_TRUE(s.ok());
+    served.push_back(*s);
+  }
+  std::vector<GenerationRequest> reqs;
+  for (int i = 0; i < 4; ++i) {
+    GenerationRequest r = Greedy(kPrompts[static_cast<size_t>(i) % 3], 10, i == 3 ? 2 : 1);
+    if (i == 0 || i == 3) r.adapter = served[0];
+    if (i == 2) r.adapter = served[1];
+    reqs.push_back(r);  // request 1: the base
+  }
+  auto together = Run(reqs, 6);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto alone = Run({reqs[i]}, 2);
+    for (size_t k = 0; k < alone[0].size(); ++k) EXPECT_EQ(together[i][k].ids, alone[0][k].ids) << "request " << i << " sample " << k;
+  }
+  GenerationRequest base = reqs[0];
+  base.adapter = nullptr;
+  EXPECT_NE(Run({base}, 1)[0][0].ids, together[0][0].ids) << "the adapter must change the answer";
 }
 
 }  // namespace

@@ -103,6 +103,45 @@ TEST_F(LlamaParity, PeftAdapterMatchesMergedReference) {
   }
 }
 
+TEST_F(LlamaParity, PerRowAdaptersMatchTheReferenceRowByRow) {
+  // Two adapters and the base in one batch, each row against the reference logits of its own.
+  auto m = LoadModel(*dir_ + "/untied_llama3_f32");
+  ASSERT_TRUE(m.ok());
+  std::vector<std::shared_ptr<const ServedAdapter>> served;
+  for (const char* a : {"adapter", "adapter_rslora"}) {
+    auto adapter = LoadPeftAdapter(*dir_ + "/" + a);
+    ASSERT_TRUE(adapter.ok());
+    auto s = MakeServedAdapter(*m->model, *adapter, a);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    served.push_back(*s);
+  }
+  const int64_t T = ids_->size(1);
+  // Rows: ids row 0 with "adapter", row 1 with the base, row 0 with "adapter_rslora", row 1 with "adapter".
+  torch::Tensor ids = torch::stack({(*ids_)[0], (*ids_)[1], (*ids_)[0], (*ids_)[1]});
+  RowAdapters rows{{served[0].get(), nullptr, served[1].get(), served[0].get()}};
+  torch::NoGradGuard g;
+  auto h = m->model->Hidden(ids, {}, {}, nullptr, 0, &rows);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  torch::Tensor got = m->model->Logits(*h).to(torch::kFloat32);
+  const torch::Tensor want_a = Expected("adapter", "logits_f32"), want_r = Expected("adapter_rslora", "logits_f32");
+  const torch::Tensor want_base = Expected("untied_llama3_f32", "logits_f32");
+  EXPECT_LT(RelDiff(got[0], want_a[0]), kF32Tolerance);
+  EXPECT_LT(RelDiff(got[1], want_base[1]), kF32Tolerance);
+  EXPECT_LT(RelDiff(got[2], want_r[0]), kF32Tolerance);
+  EXPECT_LT(RelDiff(got[3], want_a[1]), kF32Tolerance);
+  EXPECT_GT(RelDiff(got[0], want_base[0]), 100 * kF32Tolerance) << "the adapter must change the logits";
+  EXPECT_EQ(got.size(1), T);
+  // A row count that does not match the batch is refused.
+  RowAdapters short_rows{{served[0].get()}};
+  EXPECT_FALSE(m->model->Hidden(ids, {}, {}, nullptr, 0, &short_rows).ok());
+  // An adapter for a different model is refused by name.
+  LoraAdapter wrong = *LoadPeftAdapter(*dir_ + "/adapter");
+  wrong.modules["model.layers.99.self_attn.q_proj"] = wrong.modules.begin()->second;
+  auto bad = MakeServedAdapter(*m->model, wrong, "wrong");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("layers.99"), std::string::npos);
+}
+
 TEST_F(LlamaParity, KvCacheDecodingEqualsFullForward) {
   auto m = LoadModel(*dir_ + "/untied_llama3_f32");
   ASSERT_TRUE(m.ok());

@@ -39,6 +39,9 @@ struct GenerationRequest {
   // the raw logits, before penalties and temperature, as vLLM reports them) and the `logprobs`
   // most likely tokens with theirs. -1: none (no extra pass over the logits).
   int32_t logprobs = -1;
+  // A LoRA adapter for this request alone (model/row_lora.h), or null: the base model. Requests
+  // for different adapters decode in the same batch.
+  std::shared_ptr<const ServedAdapter> adapter;
 };
 
 struct TokenLogprob {

@@ -4,6 +4,7 @@
 
 #include "tenet/io/peft_adapter.h"
 #include "tenet/model/llama.h"
+#include "tenet/model/row_lora.h"
 
 namespace tenet {
 
@@ -12,5 +13,9 @@ namespace tenet {
 // does not exist in the model or its shapes do not fit; nothing is attached on error.
 Status AttachAdapter(LlamaForCausalLM& model, const LoraAdapter& adapter,
                      torch::ScalarType adapter_dtype = torch::kFloat32);
+
+// Checks `adapter` against the model (as AttachAdapter) and makes its per-row form.
+Result<std::shared_ptr<const ServedAdapter>> MakeServedAdapter(const LlamaForCausalLM& model, const LoraAdapter& adapter,
+                                                               std::string name);
 
 }  // namespace tenet

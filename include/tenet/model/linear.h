@@ -14,6 +14,8 @@
 
 #include <torch/torch.h>
 
+#include "tenet/model/row_lora.h"
+
 namespace tenet {
 
 class Linear : public torch::nn::Module {
@@ -23,6 +25,12 @@ class Linear : public torch::nn::Module {
 
   // x (N, I) -> (N, O).
   torch::Tensor forward(const torch::Tensor& x);
+  // x (B, T, I) -> (B, T, O), each row b adding the delta of rows.rows[b]'s adapter (row_lora.h)
+  // on top of forward(x). Inference only (no gradients through the adapters).
+  torch::Tensor forward(const torch::Tensor& x, const RowAdapters* rows);
+
+  // This layer's index in its model's linears() (what ServedAdapter::layers is indexed by).
+  void set_index(size_t index) { index_ = index; }
 
   // Attaches (or replaces) an adapter: a (R, I), b (O, R). Programmer error on shape mismatch
   // (callers validate user files first).
@@ -46,6 +54,7 @@ class Linear : public torch::nn::Module {
   double lora_scale_ = 0.0;
   double lora_dropout_ = 0.0;
   bool lora_enabled_ = true;
+  size_t index_ = 0;
 };
 
 }  // namespace tenet

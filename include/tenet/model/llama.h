@@ -67,8 +67,10 @@ class LlamaForCausalLM : public torch::nn::Module {
   //              [0, T). The last decoder layer then makes queries, attention and MLP only for
   //              those positions (keys and values for all, cache included). Exact, and cheaper
   //              when only a suffix needs logits (completions, the last prompt token).
+  //   rows:      per-row LoRA adapters (row_lora.h; inference), or null.
   Result<torch::Tensor> Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions = {},
-                               const torch::Tensor& allowed = {}, KVCache* cache = nullptr, int64_t output_from = 0);
+                               const torch::Tensor& allowed = {}, KVCache* cache = nullptr, int64_t output_from = 0,
+                               const RowAdapters* rows = nullptr);
 
   // hidden (..., C) -> logits (..., V) in the model dtype. Select rows first to compute logits
   // only where they are needed.
