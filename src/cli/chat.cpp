@@ -18,7 +18,7 @@ namespace {
 using json = nlohmann::json;
 
 struct ChatArgs {
-  std::string model, system, tokenizer;
+  std::string model, adapter, system, tokenizer;
   int32_t max_new_tokens = 512;
   SamplingParams sampling;
   RuntimeOptions rt;
@@ -35,7 +35,7 @@ Status Run(ChatArgs a) {
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
   TENET_ASSIGN_OR_RETURN(auto encoder, CompletionEncoder::Create(*tok));
   TENET_ASSIGN_OR_RETURN(RuntimeOptions rt, PreferBf16ForGeneration(a.rt));
-  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, "", rt));
+  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, rt));
   EngineOptions eo;
   eo.slots = 1;
   TENET_ASSIGN_OR_RETURN(auto engine, Engine::Create(*loaded.model, eo));
@@ -114,6 +114,7 @@ RunFn AddChatCommand(CLI::App& sub) {
   a->sampling.temperature = 0.7f;
   a->sampling.top_p = 0.9f;
   sub.add_option("--model", a->model, "HF model folder (e.g. merged/ after DPO)")->required();
+  sub.add_option("--adapter", a->adapter, "PEFT LoRA adapter folder to apply on top of the model (unmerged)");
   sub.add_option("--system", a->system, "File whose content is the system message");
   sub.add_option("--max-new-tokens", a->max_new_tokens, "Tokens per answer at most")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   sub.add_option("--temperature", a->sampling.temperature, "0 = greedy")->capture_default_str();

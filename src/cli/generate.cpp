@@ -22,7 +22,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 struct GenerateArgs {
-  std::string model, questions, system, out, manifest, tokenizer;
+  std::string model, adapter, questions, system, out, manifest, tokenizer;
   std::vector<std::string> stop;
   int32_t samples = 4, max_new_tokens = 256, slots = 0;
   SamplingParams sampling;
@@ -68,7 +68,7 @@ Status Run(const GenerateArgs& a) {
   }
 
   TENET_ASSIGN_OR_RETURN(RuntimeOptions rt, PreferBf16ForGeneration(a.rt));
-  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, "", rt));
+  TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, rt));
   const std::vector<int32_t> stop_ids = ChatStopIds(loaded, encoder->end_of_turn_id());
 
   // Tokenize every pending question first: a prompt that cannot fit fails before any work.
@@ -171,6 +171,7 @@ Status Run(const GenerateArgs& a) {
 RunFn AddGenerateCommand(CLI::App& sub) {
   auto a = std::make_shared<GenerateArgs>();
   sub.add_option("--model", a->model, "HF model folder (instruct model with a chat template)")->required();
+  sub.add_option("--adapter", a->adapter, "PEFT LoRA adapter folder to apply on top of the model (unmerged)");
   sub.add_option("--questions", a->questions, "Text file (one question per line, # comments) or JSONL {id, question|messages}")
       ->required();
   sub.add_option("--system", a->system, "File whose content is the system message (brand and values)");

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "tenet/cli/commands.h"
+#include "tenet/io/peft_adapter.h"
+#include "tenet/model/adapter.h"
 #include "tenet/serve/openai_server.h"
 #include "tenet/util/file.h"
 
@@ -15,7 +17,8 @@ namespace tenet::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, tokenizer, served_name, api_key_file, host = "127.0.0.1";
+  std::string model, tokenizer, served_name, api_key_file, admin_key_file, host = "127.0.0.1";
+  std::vector<std::string> adapters;  // NAME=DIR
   int port = 8000;
   int shutdown_timeout_s = 30;
   serve::ServerOptions server;
@@ -45,7 +48,10 @@ RunFn AddServeCommand(CLI::App& sub) {
   sub.add_option("--served-model-name", a->served_name, "The name clients pass as \"model\" (default: the folder's name)");
   sub.add_option("--host", a->host, "Address to listen on")->capture_default_str();
   sub.add_option("--port", a->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  sub.add_option("--adapter", a->adapters, "NAME=DIR: serve a PEFT LoRA adapter of this base as model NAME (repeatable)");
   sub.add_option("--api-key-file", a->api_key_file, "File of accepted API keys, one per line (default: no key needed)");
+  sub.add_option("--admin-key-file", a->admin_key_file,
+                 "File of admin keys, which may also load and unload adapters (POST /v1/load_lora_adapter); default: those routes are off");
   sub.add_option("--max-batch", a->server.max_batch, "Sequences decoded together; a request's n must fit")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   sub.add_option("--max-queue", a->server.max_queue, "Requests waiting beyond the running ones; more get 429")
@@ -65,6 +71,7 @@ finish for --shutdown-timeout seconds, cancels the rest and exits 0.
 
 Examples:
   tenet serve --model merged/ --port 8000
+  tenet serve --model base/ --adapter bank-v1=runs/dpo1/adapter --adapter bank-v2=runs/dpo2/adapter
   curl localhost:8000/v1/chat/completions -H 'Content-Type: application/json' \
        -d '{"model":"merged","messages":[{"role":"user","content":"Can I raise my card limit?"}]}')");
   return [a]() {
@@ -78,6 +85,21 @@ Examples:
       auto keys = ReadKeys(a->api_key_file);
       if (!keys.ok()) return Fail(keys.status());
       a->server.api_keys = *keys;
+    }
+    if (!a->admin_key_file.empty()) {
+      auto keys = ReadKeys(a->admin_key_file);
+      if (!keys.ok()) return Fail(keys.status());
+      a->server.admin_keys = *keys;
+      // An admin may do what any client may.
+      if (!a->server.api_keys.empty()) a->server.api_keys.insert(a->server.api_keys.end(), keys->begin(), keys->end());
+    }
+    std::vector<std::pair<std::string, std::string>> adapters;
+    for (const auto& spec : a->adapters) {
+      const size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+        return Fail(Status::InvalidArgument("--adapter '" + spec + "'", "must be NAME=DIR"), /*usage=*/true);
+      }
+      adapters.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
     }
     if (a->served_name.empty()) {
       std::string m = a->model;
@@ -98,6 +120,15 @@ Examples:
     std::vector<int32_t> stop_ids(loaded->eos_token_ids.begin(), loaded->eos_token_ids.end());
     Status s = server.Attach(*loaded->model, **tok, stop_ids);
     if (!s.ok()) return Fail(s);
+    for (const auto& [name, dir] : adapters) {
+      auto adapter = LoadPeftAdapter(dir);
+      if (!adapter.ok()) return Fail(adapter.status());
+      auto served = MakeServedAdapter(*loaded->model, *adapter, name);
+      if (!served.ok()) return Fail(served.status().WithContext(dir));
+      s = server.AddAdapter(*served, dir);
+      if (!s.ok()) return Fail(s);
+      std::cerr << "tenet serve: adapter " << name << " from " << dir << "\n";
+    }
     std::cout << "serving " << a->served_name << " on http://" << a->host << ":" << *port << "/v1" << std::endl;
     std::thread waiter([&server, set, grace = a->shutdown_timeout_s] {
       int sig = 0;

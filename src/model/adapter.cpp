@@ -54,10 +54,10 @@ Result<std::shared_ptr<const ServedAdapter>> MakeServedAdapter(const LlamaForCau
     auto it = adapter.modules.find(linears[i].first);
     if (it == adapter.modules.end()) continue;
     ServedAdapter::Layer& l = out->layers[i];
-    // In the compute dtype: the deltas add into activations of that dtype (fp32 accumulate inside).
-    l.a = it->second.a.to(model.device(), model.dtype()).contiguous();
-    l.b = it->second.b.to(model.device(), model.dtype()).contiguous();
-    l.scale = LoraScale(adapter.config, it->first, l.a.size(0));
+    // As LoraLinearFn rounds them for its products: A and scale * B in the compute dtype.
+    const double scale = LoraScale(adapter.config, it->first, it->second.a.size(0));
+    l.a = it->second.a.to(model.device(), torch::kFloat32).to(model.dtype()).contiguous();
+    l.b = (it->second.b.to(model.device(), torch::kFloat32) * scale).to(model.dtype()).contiguous();
     out->bytes += (l.a.numel() + l.b.numel()) * static_cast<int64_t>(l.a.element_size());
   }
   return std::shared_ptr<const ServedAdapter>(std::move(out));

@@ -9,6 +9,8 @@
 #include <variant>
 
 #include "tenet/http/json_api.h"
+#include "tenet/io/peft_adapter.h"
+#include "tenet/model/adapter.h"
 #include "tenet/serve/openai_request.h"
 #include "tenet/util/utf8.h"
 
@@ -264,6 +266,17 @@ Status OpenAiServer::Attach(LlamaForCausalLM& model, const Tokenizer& tokenizer,
   return Status::OK();
 }
 
+Status OpenAiServer::AddAdapter(std::shared_ptr<const ServedAdapter> adapter, const std::string& path) {
+  if (adapter->name.empty() || adapter->name == options_.model_id) {
+    return Status::InvalidArgument("adapter name '" + adapter->name + "'", "is empty or the base model's name");
+  }
+  std::lock_guard<std::mutex> lock(adapters_mu_);
+  if (adapters_.count(adapter->name)) return Status::InvalidArgument("adapter name '" + adapter->name + "'", "is already served");
+  const std::string name = adapter->name;
+  adapters_[name] = {std::move(adapter), path};
+  return Status::OK();
+}
+
 void OpenAiServer::Stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
   const auto deadline = Clock::now() + grace;
@@ -313,9 +326,14 @@ void OpenAiServer::Routes() {
     if (!authorized(req, res)) return;
     auto b = ready(res);
     if (b == nullptr) return;
-    json m = {{"id", options_.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "tenet"},
-              {"root", options_.model_id}, {"parent", nullptr}, {"max_model_len", b->max_model_len}};
-    http::SendJson(res, 200, {{"object", "list"}, {"data", json::array({m})}});
+    json data = json::array({{{"id", options_.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "tenet"},
+                               {"root", options_.model_id}, {"parent", nullptr}, {"max_model_len", b->max_model_len}}});
+    std::lock_guard<std::mutex> lock(adapters_mu_);
+    for (const auto& [name, a] : adapters_) {
+      data.push_back({{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "tenet"}, {"root", a.second},
+                      {"parent", options_.model_id}, {"max_model_len", b->max_model_len}});
+    }
+    http::SendJson(res, 200, {{"object", "list"}, {"data", data}});
   });
   server_->Post("/tokenize", [this, authorized, ready](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
@@ -373,8 +391,14 @@ void OpenAiServer::Routes() {
       job->req = std::move(std::get<CompletionRequest>(parsed));
       job->backend = b;
       CompletionRequest& r = job->req;
+      std::shared_ptr<const ServedAdapter> adapter;
       if (r.model != options_.model_id) {
-        return Send(res, Error(404, "The model '" + r.model + "' does not exist.", "invalid_request_error", "model", "model_not_found"));
+        std::lock_guard<std::mutex> lock(adapters_mu_);
+        auto it = adapters_.find(r.model);
+        if (it == adapters_.end()) {
+          return Send(res, Error(404, "The model '" + r.model + "' does not exist.", "invalid_request_error", "model", "model_not_found"));
+        }
+        adapter = it->second.first;
       }
       if (r.n > options_.max_batch) {
         return Send(res, Error(400, "n = " + std::to_string(r.n) + " is more than this server decodes at once (" +
@@ -425,6 +449,7 @@ void OpenAiServer::Routes() {
         g.sampling = r.sampling;
         g.stop_ids = endpoint == Endpoint::kChat ? b->chat_stop_ids : b->stop_ids;
         g.logprobs = r.logprobs ? r.top_logprobs : -1;
+        g.adapter = adapter;
         if (!r.stop.empty()) {
           const Tokenizer* tok = b->tokenizer;
           std::vector<std::string> stops = r.stop;
@@ -559,6 +584,58 @@ void OpenAiServer::Routes() {
           });
     };
   };
+  // vLLM's adapter routes, admin key only: {"lora_name", "lora_path"} / {"lora_name"}.
+  auto admin = [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string h = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (!options_.admin_keys.empty() && h.size() > prefix.size() && h.compare(0, prefix.size(), prefix) == 0) {
+      for (const auto& k : options_.admin_keys)
+        if (SameSecret(k, h.substr(prefix.size()))) return true;
+    }
+    Send(res, options_.admin_keys.empty()
+                  ? Error(403, "Loading adapters is off: start the server with --admin-key-file.", "invalid_request_error", {}, "admin_disabled")
+                  : Error(401, "This route needs the admin key.", "invalid_request_error", {}, "invalid_api_key"));
+    return false;
+  };
+  server_->Post("/v1/load_lora_adapter", [this, admin, ready](const httplib::Request& req, httplib::Response& res) {
+    if (!admin(req, res)) return;
+    auto b = ready(res);
+    if (b == nullptr) return;
+    json body = json::parse(req.body, nullptr, false);
+    try {
+      http::Fields f(body);
+      const std::string name = f.String("lora_name"), path = f.String("lora_path");
+      auto adapter = LoadPeftAdapter(path);
+      if (!adapter.ok()) return Send(res, Error(400, adapter.status().message(), "invalid_request_error", "lora_path"));
+      auto served = MakeServedAdapter(*b->model, *adapter, name);
+      if (!served.ok()) return Send(res, Error(400, served.status().message(), "invalid_request_error", "lora_path"));
+      Status s = AddAdapter(*served, path);
+      if (!s.ok()) return Send(res, Error(400, s.message(), "invalid_request_error", "lora_name"));
+      Log("loaded adapter " + name + " from " + path);
+      http::SendJson(res, 200, {{"status", "ok"}, {"lora_name", name}});
+    } catch (const http::FieldError& e) {
+      Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
+    }
+  });
+  server_->Post("/v1/unload_lora_adapter", [this, admin, ready](const httplib::Request& req, httplib::Response& res) {
+    if (!admin(req, res)) return;
+    if (ready(res) == nullptr) return;
+    json body = json::parse(req.body, nullptr, false);
+    try {
+      http::Fields f(body);
+      const std::string name = f.String("lora_name");
+      std::lock_guard<std::mutex> lock(adapters_mu_);
+      // Running requests hold the adapter by shared_ptr and finish with it.
+      if (adapters_.erase(name) == 0) {
+        return Send(res, Error(404, "No adapter '" + name + "' is loaded.", "invalid_request_error", "lora_name", "model_not_found"));
+      }
+      Log("unloaded adapter " + name);
+      http::SendJson(res, 200, {{"status", "ok"}, {"lora_name", name}});
+    } catch (const http::FieldError& e) {
+      Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
+    }
+  });
+
   server_->Post("/v1/chat/completions", completions(Endpoint::kChat));
   server_->Post("/v1/completions", completions(Endpoint::kCompletions));
 

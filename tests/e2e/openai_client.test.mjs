@@ -1,7 +1,8 @@
 // `tenet serve` against the official `openai` npm client, unchanged (tests/node pins it):
 // models, chat and text completions, streaming with include_usage, n, seeds, logprobs, stop
 // strings, each error mapped to the SDK's own exception class, a client that goes away mid-stream,
-// and greedy output equal to `tenet generate` at temperature 0.
+// greedy output equal to `tenet generate` at temperature 0, and several LoRA adapters served from
+// one base (picked by "model", decoded in one batch, loaded and unloaded while running).
 //
 //   TENET_BIN=build/tenet node --test tests/e2e/openai_client.test.mjs
 //
@@ -263,5 +264,85 @@ describe('openai client against tenet serve', () => {
     const want = JSON.parse(fs.readFileSync(out, 'utf8').trim()).responses[0];
     const got = await client.chat.completions.create({ model: 'tiny', messages: MESSAGES, max_tokens: 20, temperature: 0 });
     assert.equal(got.choices[0].message.content, want);
+  });
+});
+
+describe('several adapters on one base', () => {
+  let srv, admin, plain, adapters;
+  before(async () => {
+    // Two random PEFT adapters of the tiny model (the reference script writes PEFT's files).
+    adapters = {};
+    for (const [name, seed] of [['bank-v1', 1], ['bank-v2', 2], ['bank-v3', 3]]) {
+      adapters[name] = path.join(work, name);
+      await execFileAsync('/usr/bin/python3', [path.join(repoRoot, 'tests', 'reference', 'llama_reference.py'), 'make-adapter',
+        '--model', modelDir, '--out', adapters[name], '--seed', String(seed)]);
+    }
+    fs.writeFileSync(path.join(work, 'admin.txt'), 'sk-admin\n');
+    srv = await startServer(['--api-key-file', path.join(work, 'keys.txt'), '--admin-key-file', path.join(work, 'admin.txt'),
+      '--adapter', 'bank-v1=' + adapters['bank-v1'], '--adapter', 'bank-v2=' + adapters['bank-v2'], '--max-batch', '8']);
+    plain = new OpenAI({ apiKey: KEY, baseURL: srv.url, maxRetries: 0 });
+    admin = new OpenAI({ apiKey: 'sk-admin', baseURL: srv.url, maxRetries: 0 });
+  });
+  after(() => { if (srv) srv.proc.kill('SIGKILL'); });
+
+  const ask = (c, model) => c.chat.completions.create({ model, messages: MESSAGES, max_tokens: 12, temperature: 0 });
+
+  test('lists the base and its adapters with parent = the base', async () => {
+    const list = [];
+    for await (const m of plain.models.list()) list.push(m);
+    assert.deepEqual(list.map((m) => m.id), ['tiny', 'bank-v1', 'bank-v2']);
+    assert.equal(list[0].parent, null);
+    assert.equal(list[1].parent, 'tiny');
+    assert.equal(list[1].root, adapters['bank-v1']);
+  });
+
+  test('each adapter answers as tenet generate --adapter does, also when they share a batch', async () => {
+    const alone = {};
+    for (const m of ['tiny', 'bank-v1', 'bank-v2']) alone[m] = (await ask(plain, m)).choices[0].message.content;
+    assert.notEqual(alone['bank-v1'], alone['tiny']);
+    assert.notEqual(alone['bank-v2'], alone['bank-v1']);
+    // Together: 3 x 3 concurrent requests, base and both adapters in the same decode steps.
+    const models = ['tiny', 'bank-v1', 'bank-v2', 'bank-v2', 'tiny', 'bank-v1', 'bank-v1', 'bank-v2', 'tiny'];
+    const together = await Promise.all(models.map((m) => ask(plain, m)));
+    together.forEach((r, i) => assert.equal(r.choices[0].message.content, alone[models[i]], models[i] + ' in a mixed batch'));
+    // The CLI with the same adapter, unmerged.
+    const q = path.join(work, 'qa.jsonl');
+    fs.writeFileSync(q, JSON.stringify({ id: 'q1', messages: MESSAGES }) + '\n');
+    const out = path.join(work, 'gen-a.jsonl');
+    await execFileAsync(TENET_BIN, ['generate', '--model', modelDir, '--adapter', adapters['bank-v1'], '--questions', q, '--out', out,
+      '--samples', '1', '--max-new-tokens', '12', '--temperature', '0', '--threads', '2']);
+    assert.equal(JSON.parse(fs.readFileSync(out, 'utf8').trim()).responses[0], alone['bank-v1']);
+  });
+
+  test('an admin loads and unloads an adapter while the server runs', async () => {
+    const base = srv.url.replace(/\/v1$/, '');
+    const post = (route, key, body) => fetch(base + route, {
+      method: 'POST', headers: { Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const denied = await post('/v1/load_lora_adapter', KEY, { lora_name: 'bank-v3', lora_path: adapters['bank-v3'] });
+    assert.equal(denied.status, 401);
+    const missing = await post('/v1/load_lora_adapter', 'sk-admin', { lora_name: 'bank-x', lora_path: path.join(work, 'nope') });
+    assert.equal(missing.status, 400);
+    assert.equal((await missing.json()).error.param, 'lora_path');
+    const loaded = await post('/v1/load_lora_adapter', 'sk-admin', { lora_name: 'bank-v3', lora_path: adapters['bank-v3'] });
+    assert.equal(loaded.status, 200);
+    const again = await post('/v1/load_lora_adapter', 'sk-admin', { lora_name: 'bank-v3', lora_path: adapters['bank-v3'] });
+    assert.equal(again.status, 400, 'a name is served once');
+    const v3 = (await ask(admin, 'bank-v3')).choices[0].message.content;
+    assert.notEqual(v3, (await ask(admin, 'tiny')).choices[0].message.content);
+    // A long streaming request on bank-v3, then unload it: the request finishes on it, new ones get 404.
+    const stream = await admin.chat.completions.create({ model: 'bank-v3', messages: MESSAGES, max_tokens: 200, temperature: 0, stream: true });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    const unloaded = await post('/v1/unload_lora_adapter', 'sk-admin', { lora_name: 'bank-v3' });
+    assert.equal(unloaded.status, 200);
+    let text = '', finish = null;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      for (const ch of r.value.choices) { text += ch.delta?.content ?? ''; finish = ch.finish_reason ?? finish; }
+    }
+    assert.ok(['length', 'stop'].includes(finish), 'the running request finished normally: ' + finish);
+    assert.ok(text.startsWith(v3.slice(0, 8)), 'it kept decoding with bank-v3');
+    await assert.rejects(ask(admin, 'bank-v3'), openai.NotFoundError);
+    assert.equal((await post('/v1/unload_lora_adapter', 'sk-admin', { lora_name: 'bank-v3' })).status, 404);
   });
 });

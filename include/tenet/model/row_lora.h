@@ -5,8 +5,9 @@
 //   y[rows of adapter k] += scale_k * (x[rows of k] A_k^T) B_k^T      for each adapter k in the batch
 //
 // How the products are grouped: per linear layer, the rows are grouped by adapter; each group is
-// gathered (index_select), multiplied by A_k then B_k (two small GEMMs in the compute dtype) and
-// added back (index_add_). A batch with g distinct adapters costs each layer g gathers, 2g rank-R
+// gathered (index_select), multiplied by A_k then added into the gathered base output times
+// scale_k B_k (two small GEMMs in the compute dtype, the numerics of an attached adapter), and
+// written back (index_copy_); a group of every row works in place. A batch with g distinct adapters costs each layer g gathers, 2g rank-R
 // products and g scatters on top of the base product, which is computed once for all rows; rows
 // without an adapter cost nothing extra. With rank R the products are R x (I + O) MACs per row,
 // small against the base's I x O.
@@ -27,8 +28,9 @@ namespace tenet {
 struct ServedAdapter {
   std::string name;
   struct Layer {
-    torch::Tensor a, b;  // (R, I), (O, R) in the model's compute dtype; undefined: the layer is not adapted
-    double scale = 0;
+    // A (R, I) and scale * B (O, R), rounded to the model's compute dtype as an attached adapter's
+    // products use them (model/linear.h); undefined: the layer is not adapted.
+    torch::Tensor a, b;
   };
   std::vector<Layer> layers;  // by the model's linear index (LlamaForCausalLM::linears() order)
   int64_t bytes = 0;

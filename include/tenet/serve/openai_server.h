@@ -7,8 +7,12 @@
 // {"error": {"message", "type", "param", "code"}} with 400 / 401 / 404 / 413 / 429 / 503, and 500
 // only for our own bugs (logged, never detailed to the client).
 //
-// Not for: TLS (put a reverse proxy in front). Several adapters on one base are not served yet:
-// a merged folder is served as one model.
+// Several LoRA adapters are served from one base: a request picks one by "model", and requests for
+// different adapters and the base decode in one batch (model/row_lora.h). POST
+// /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's names and bodies, admin key only)
+// change the set while the server runs; requests already running on an unloaded adapter finish.
+//
+// Not for: TLS (put a reverse proxy in front).
 // Thread-safety: handlers run on the HTTP worker threads; Stop() may be called from any thread
 // (a signal handler's thread included).
 #pragma once
@@ -16,6 +20,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +30,7 @@
 #include "tenet/data/completion_encoder.h"
 #include "tenet/generate/service.h"
 #include "tenet/http/guarded_server.h"
+#include "tenet/model/row_lora.h"
 #include "tenet/tokenizer/tokenizer.h"
 
 namespace tenet::serve {
@@ -34,6 +41,7 @@ struct ServerOptions {
   int64_t max_model_len = 0;         // prompt + completion tokens per sequence; 0: the model's, at most 4096
   int64_t max_queue = 256;           // requests waiting beyond the running ones; more get 429
   std::vector<std::string> api_keys; // accepted bearer tokens; empty: no key needed
+  std::vector<std::string> admin_keys;  // may load and unload adapters; empty: those routes are off
   bool log_prompts = false;          // the access log shows prompt text only when asked
   http::Limits http = DefaultLimits();  // connection limits (body size: 413 above it)
   static http::Limits DefaultLimits() {
@@ -55,6 +63,9 @@ class OpenAiServer {
   // Serves `model` with `tokenizer` (both must outlive the server). `stop_ids`: tokens that end a
   // completion (EOS ids; chat adds the template's end-of-turn token itself).
   Status Attach(LlamaForCausalLM& model, const Tokenizer& tokenizer, std::vector<int32_t> stop_ids);
+  // Serves `adapter` (made for the attached model) under its name next to the base: requests pick
+  // it by "model". InvalidArgument if the name is taken (the base's included).
+  Status AddAdapter(std::shared_ptr<const ServedAdapter> adapter, const std::string& path);
   // Stops accepting; in-flight requests get up to `grace` to finish, then are cancelled.
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
   // Blocks until the server stopped.
@@ -72,6 +83,8 @@ class OpenAiServer {
   std::unique_ptr<http::GuardedServer> server_;
   std::shared_ptr<Backend> backend_;  // set once by Attach; read by handlers through std::atomic_load
   std::atomic<int64_t> in_flight_{0};
+  mutable std::mutex adapters_mu_;
+  std::map<std::string, std::pair<std::shared_ptr<const ServedAdapter>, std::string>> adapters_;  // GUARDED_BY(adapters_mu_): name -> adapter, path
   std::atomic<bool> stopping_{false};
   std::thread listener_;
 };
