@@ -148,6 +148,15 @@ void Engine::Cancel(uint64_t request) {
 
 bool Engine::idle() const { return state_->waiting.empty() && state_->running.empty(); }
 
+Engine::Load Engine::load() const {
+  Load l;
+  l.waiting = static_cast<int64_t>(state_->waiting.size());
+  l.running = static_cast<int64_t>(state_->running.size());
+  l.slots = options_.slots;
+  for (const Slot& s : state_->slots) l.active_slots += s.active ? 1 : 0;
+  return l;
+}
+
 Result<bool> Engine::Step(const Sink& sink) {
   State& st = *state_;
   if (idle()) return false;

@@ -165,6 +165,11 @@ void GenerationService::Loop() {
       for (auto& [ticket, s] : open) fail(s, c.failed);
       return;
     }
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      c.load = engine_->load();
+      c.load.waiting += static_cast<int64_t>(c.submitted.size());
+    }
     if (stopping && engine_->idle()) return;
   }
 }

@@ -11,6 +11,7 @@
 #include "tenet/http/json_api.h"
 #include "tenet/io/peft_adapter.h"
 #include "tenet/model/adapter.h"
+#include "tenet/serve/metrics.h"
 #include "tenet/serve/openai_request.h"
 #include "tenet/util/utf8.h"
 
@@ -82,6 +83,7 @@ struct Choice {
   std::string text;
   size_t sent = 0;
   bool stop_hit = false, finished = false, role_sent = false;
+  Clock::time_point last_token;
   std::string finish_reason;
   int64_t tokens = 0;
   json chat_logprobs = json::array();  // chat: {"token", "logprob", "bytes", "top_logprobs"} per token
@@ -102,12 +104,22 @@ struct Job {
   int64_t created = 0;
   std::atomic<int64_t>* in_flight = nullptr;
   bool counted = false;
+  Metrics* metrics = nullptr;
+  Clock::time_point start = Clock::now();
+  double ttft = -1;
+  bool recorded = false;
   size_t next_stream = 0;  // round-robin over streams while streaming
   bool done_sent = false;
 
   ~Job() {
     for (auto& s : streams) s->Cancel();  // harmless on finished streams; frees slots of abandoned ones
     if (counted) in_flight->fetch_sub(1);
+    if (metrics != nullptr && !recorded) {  // the client went away before the end
+      for (const auto& c : choices)
+        if (!c.finished) metrics->ChoiceFinished(req.model, "abort");
+      metrics->RequestFinished(req.model, prompt_tokens, Usage()["completion_tokens"].get<int64_t>(),
+                               std::chrono::duration<double>(Clock::now() - start).count(), ttft);
+    }
   }
 
   std::string TokenText(int32_t id) const {
@@ -118,6 +130,7 @@ struct Job {
   // Applies one event of stream `p` to its choice.
   void Apply(size_t p, const GenerationEvent& e) {
     Choice& c = choices[p * static_cast<size_t>(req.n) + static_cast<size_t>(e.sample)];
+    const auto now = Clock::now();
     if (e.kind == GenerationEvent::Kind::kFinish) {
       if (!c.stop_hit) {
         c.text += c.decoder->Flush();
@@ -126,8 +139,18 @@ struct Job {
       c.finished = true;
       c.tokens = static_cast<int64_t>(e.ids.size());
       c.finish_reason = c.stop_hit || e.finish == FinishReason::kStop ? "stop" : e.finish == FinishReason::kLength ? "length" : "abort";
+      metrics->ChoiceFinished(req.model, c.finish_reason);
+      if (AllFinished() && !recorded) {
+        recorded = true;
+        metrics->RequestFinished(req.model, prompt_tokens, Usage()["completion_tokens"].get<int64_t>(),
+                                 std::chrono::duration<double>(now - start).count(), ttft);
+      }
       return;
     }
+    if (ttft < 0) ttft = std::chrono::duration<double>(now - start).count();
+    if (c.last_token != Clock::time_point()) metrics->TokenGap(req.model, std::chrono::duration<double>(now - c.last_token).count());
+    c.last_token = now;
+    ++c.tokens;  // the finish event sets the exact count
     if (c.stop_hit) return;
     if (req.logprobs) {
       const std::string tok = TokenText(e.token);
@@ -322,6 +345,12 @@ void OpenAiServer::Routes() {
       res.set_content("", "text/plain");
     }
   });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    auto b = std::atomic_load(&backend_);
+    const Engine::Load load = b != nullptr ? b->service->load() : Engine::Load{};
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(metrics_.Render(load, in_flight_.load()), "text/plain; version=0.0.4");
+  });
   server_->Get("/v1/models", [this, authorized, ready](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     auto b = ready(res);
@@ -438,6 +467,7 @@ void OpenAiServer::Routes() {
                                "rate_limit_error", {}, "queue_full"));
       }
       job->in_flight = &in_flight_;
+      job->metrics = &metrics_;
       job->counted = true;
       for (const auto& s : r.stop) job->max_stop = std::max(job->max_stop, s.size());
       if (!r.seeded) r.sampling.seed = RandomSeed();

@@ -220,6 +220,13 @@ describe('openai client against tenet serve', () => {
       }
     }
     assert.ok(answered, 'slots were freed after the clients went away');
+    // /metrics agrees: nothing left running, and the four abandoned choices counted as aborted.
+    const metrics = await (await fetch(baseURL.replace(/\/v1$/, '') + '/metrics')).text();
+    assert.match(metrics, /^tenet:num_requests_running 0$/m);
+    assert.match(metrics, /^tenet:num_requests_in_flight 0$/m);
+    const aborted = metrics.match(/^tenet:request_success_total\{model_name="tiny",finished_reason="abort"\} (\d+)$/m);
+    assert.ok(aborted && Number(aborted[1]) >= 4, metrics);
+    assert.match(metrics, /^tenet:time_to_first_token_seconds_count\{model_name="tiny"\} \d+$/m);
     assert.ok(Date.now() - start < 5000, "4 x 3000 abandoned tokens take ~12 s here: they must have been cancelled");
   });
 

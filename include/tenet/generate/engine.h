@@ -103,6 +103,11 @@ class Engine {
   using Sink = std::function<void(const GenerationEvent&)>;
   Result<bool> Step(const Sink& sink);
   bool idle() const;
+  // What the engine holds now: requests queued and admitted, slots decoding.
+  struct Load {
+    int64_t waiting = 0, running = 0, active_slots = 0, slots = 0;
+  };
+  Load load() const;
 
   // Called when sample `sample` of request `request` (index into the vector) finishes.
   using OnDone = std::function<void(size_t request, int32_t sample, Completion completion)>;

@@ -57,6 +57,12 @@ class GenerationService {
   // and joins the worker.
   void Shutdown();
 
+  // The engine's load after its last step (requests waiting and running, slots in use); any thread.
+  Engine::Load load() const {
+    std::lock_guard<std::mutex> lock(control_->mu);
+    return control_->load;
+  }
+
   // Validates on the caller's thread (InvalidArgument as Engine::Add) and queues the request.
   // After the engine failed, returns its error (the worker is gone); while shutting down,
   // ResourceExhausted.
@@ -70,6 +76,7 @@ class GenerationService {
     std::condition_variable cv;
     bool stop = false;                                          // GUARDED_BY(mu)
     Status failed;                                              // GUARDED_BY(mu): the engine's error, once it failed
+    Engine::Load load;                                          // GUARDED_BY(mu): after the last step
     uint64_t next_ticket = 0;                                   // GUARDED_BY(mu)
     std::deque<std::pair<uint64_t, GenerationRequest>> submitted;  // GUARDED_BY(mu)
     std::vector<uint64_t> cancels;                              // GUARDED_BY(mu)

@@ -1,6 +1,6 @@
 // The OpenAI-compatible HTTP server behind `tenet serve`: POST /v1/chat/completions and
 // /v1/completions (plain and streamed as server-sent events), GET /v1/models, GET /health,
-// POST /tokenize and /detokenize, on http::GuardedServer. Requests from every connection share
+// GET /metrics (serve/metrics.h), POST /tokenize and /detokenize, on http::GuardedServer. Requests from every connection share
 // one GenerationService, so they decode together in the engine's batch (continuous batching).
 //
 // Shapes follow OpenAI's API field by field (openai_request.h reads the requests); errors are
@@ -31,6 +31,7 @@
 #include "tenet/generate/service.h"
 #include "tenet/http/guarded_server.h"
 #include "tenet/model/row_lora.h"
+#include "tenet/serve/metrics.h"
 #include "tenet/tokenizer/tokenizer.h"
 
 namespace tenet::serve {
@@ -83,6 +84,7 @@ class OpenAiServer {
   std::unique_ptr<http::GuardedServer> server_;
   std::shared_ptr<Backend> backend_;  // set once by Attach; read by handlers through std::atomic_load
   std::atomic<int64_t> in_flight_{0};
+  Metrics metrics_;
   mutable std::mutex adapters_mu_;
   std::map<std::string, std::pair<std::shared_ptr<const ServedAdapter>, std::string>> adapters_;  // GUARDED_BY(adapters_mu_): name -> adapter, path
   std::atomic<bool> stopping_{false};
