@@ -58,6 +58,9 @@ RunFn AddServeCommand(CLI::App& sub) {
       ->capture_default_str()->check(CLI::Range(0, 1000000));
   sub.add_option("--max-model-len", a->server.max_model_len, "Prompt + completion tokens per sequence (default: the model's, at most 4096)")
       ->check(CLI::Range(1, 1 << 24));
+  sub.add_option("--prefill-chunk", a->server.prefill_chunk,
+                 "Prompt tokens per prefill pass; while others decode, one pass runs between their tokens")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   sub.add_option("--shutdown-timeout", a->shutdown_timeout_s, "Seconds in-flight requests get to finish after SIGTERM")
       ->capture_default_str()->check(CLI::Range(0, 3600));
   sub.add_flag("--log-prompts", a->server.log_prompts, "Show prompt text in the access log");

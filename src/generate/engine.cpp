@@ -22,7 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int64_t kPrefillChunk = 512;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -72,9 +71,19 @@ struct Slot {
 
 }  // namespace
 
+// A request being prefilled, one chunk per step while other sequences decode.
+struct Prefill {
+  uint64_t request = 0;
+  std::vector<int64_t> slots;  // reserved for its samples
+  std::optional<KVCache> scratch;
+  int64_t done = 0;            // prompt tokens prefilled
+  torch::Tensor last;          // the last chunk's final hidden state (1, C)
+};
+
 struct Engine::State {
   std::optional<KVCache> cache;  // allocated at the first Step
   std::vector<Slot> slots;
+  std::optional<Prefill> prefill;
   std::deque<std::pair<uint64_t, GenerationRequest>> waiting;
   std::map<uint64_t, GenerationRequest> running;  // admitted requests (by id) with unfinished samples
   std::map<uint64_t, int32_t> unfinished;         // samples left per admitted request
@@ -101,6 +110,7 @@ Engine::~Engine() = default;
 Result<std::unique_ptr<Engine>> Engine::Create(LlamaForCausalLM& model, const EngineOptions& options) {
   if (options.slots < 1) return Status::InvalidArgument("engine", "slots must be at least 1");
   if (options.max_context < 0) return Status::InvalidArgument("engine", "max_context must not be negative");
+  if (options.prefill_chunk < 1) return Status::InvalidArgument("engine", "prefill_chunk must be at least 1");
   EngineOptions o = options;
   if (o.max_context == 0) o.max_context = std::min<int64_t>(model.config().max_position_embeddings, 4096);
   o.max_context = std::min(o.max_context, model.config().max_position_embeddings);
@@ -228,40 +238,73 @@ Result<bool> Engine::Step(const Sink& sink) {
     it = st.waiting.erase(it);
   }
 
-  // Admission: prefill waiting requests (in order) while all n samples of the next one fit.
-  while (!st.waiting.empty()) {
-    const GenerationRequest& r = st.waiting.front().second;
-    std::vector<int64_t> free;
-    for (int64_t b = 0; b < B && static_cast<int32_t>(free.size()) < r.n; ++b)
-      if (!st.slots[static_cast<size_t>(b)].active) free.push_back(b);
-    if (static_cast<int32_t>(free.size()) < r.n) break;
-    const uint64_t rid = st.waiting.front().first;
-    st.running.emplace(rid, std::move(st.waiting.front().second));
-    st.waiting.pop_front();
+  // A request cancelled during its prefill ends here; its reserved slots are free again.
+  if (st.prefill && st.cancelled.count(st.prefill->request)) {
+    const uint64_t rid = st.prefill->request;
+    for (int32_t k = 0; k < st.running.at(rid).n; ++k) {
+      GenerationEvent e;
+      e.kind = GenerationEvent::Kind::kFinish;
+      e.request = rid;
+      e.sample = k;
+      e.finish = FinishReason::kCancelled;
+      sink(e);
+    }
+    st.running.erase(rid);
+    st.unfinished.erase(rid);
+    st.cancelled.erase(rid);
+    st.prefill.reset();
+  }
+
+  // Admission: waiting requests (in order) get their n slots reserved and are prefilled in chunks
+  // of prefill_chunk tokens (attention scores for at most prefill_chunk x P positions at once, so
+  // a long prompt costs O(P) memory). While other sequences decode, one chunk runs per step, so a
+  // long prompt delays their next token by one chunk, not by its whole prefill; with nothing
+  // decoding, chunks run back to back.
+  bool decoding = false;
+  for (const Slot& s : st.slots) decoding |= s.active;
+  while (true) {
+    if (!st.prefill) {
+      if (st.waiting.empty()) break;
+      const GenerationRequest& r = st.waiting.front().second;
+      std::vector<int64_t> free;
+      for (int64_t b = 0; b < B && static_cast<int32_t>(free.size()) < r.n; ++b)
+        if (!st.slots[static_cast<size_t>(b)].active) free.push_back(b);
+      if (static_cast<int32_t>(free.size()) < r.n) break;
+      const uint64_t rid = st.waiting.front().first;
+      st.running.emplace(rid, std::move(st.waiting.front().second));
+      st.waiting.pop_front();
+      st.unfinished[rid] = st.running.at(rid).n;
+      st.prefill.emplace();
+      st.prefill->request = rid;
+      st.prefill->slots = std::move(free);
+      const int64_t P = static_cast<int64_t>(st.running.at(rid).prompt.size());
+      TENET_ASSIGN_OR_RETURN(st.prefill->scratch, KVCache::Create(config, 1, P, model_.dtype(), model_.device()));
+    }
+    Prefill& pf = *st.prefill;
+    const uint64_t rid = pf.request;
     const GenerationRequest& req = st.running.at(rid);
-    st.unfinished[rid] = req.n;
     const int64_t P = static_cast<int64_t>(req.prompt.size());
     auto start = Clock::now();
-    TENET_ASSIGN_OR_RETURN(KVCache scratch, KVCache::Create(config, 1, P, model_.dtype(), model_.device()));
-    // Chunked prefill: attention scores exist for at most kPrefillChunk x P positions at once, so
-    // a long prompt costs O(P) memory instead of O(P^2).
-    torch::Tensor last;
-    for (int64_t begin = 0; begin < P; begin += kPrefillChunk) {
-      const int64_t len = std::min(kPrefillChunk, P - begin);
-      torch::Tensor ids =
-          torch::tensor(std::vector<int64_t>(req.prompt.begin() + begin, req.prompt.begin() + begin + len), torch::kInt64)
-              .unsqueeze(0);
-      // Only the chunk's last position needs a hidden state (the last layer skips the others).
-      const RowAdapters one{{req.adapter.get()}};
-      TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &scratch, len - 1, req.adapter ? &one : nullptr));  // (1, 1, C)
-      last = hidden.select(1, 0);
+    const int64_t begin = pf.done, len = std::min<int64_t>(options_.prefill_chunk, P - begin);
+    torch::Tensor ids =
+        torch::tensor(std::vector<int64_t>(req.prompt.begin() + begin, req.prompt.begin() + begin + len), torch::kInt64).unsqueeze(0);
+    // Only the chunk's last position needs a hidden state (the last layer skips the others).
+    const RowAdapters one{{req.adapter.get()}};
+    TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &*pf.scratch, len - 1, req.adapter ? &one : nullptr));  // (1, 1, C)
+    pf.last = hidden.select(1, 0);
+    pf.done += len;
+    stats_.prefill_tokens += len;
+    stats_.prefill_seconds += Since(start);
+    if (pf.done < P) {
+      if (decoding) break;  // the decoding sequences get their token; the next chunk runs next step
+      continue;
     }
-    torch::Tensor logits = model_.Logits(last).to(torch::kFloat32).to(torch::kCPU).contiguous();  // (1, V)
-    stats_.prefill_tokens += P;
+    start = Clock::now();
+    torch::Tensor logits = model_.Logits(pf.last).to(torch::kFloat32).to(torch::kCPU).contiguous();  // (1, V)
     stats_.prefill_seconds += Since(start);
     for (int32_t i = 0; i < req.n; ++i) {
-      const int64_t b = free[static_cast<size_t>(i)];
-      TENET_RETURN_IF_ERROR(cache.CopyRow(scratch, 0, b, P));
+      const int64_t b = pf.slots[static_cast<size_t>(i)];
+      TENET_RETURN_IF_ERROR(cache.CopyRow(*pf.scratch, 0, b, P));
       Slot& s = st.slots[static_cast<size_t>(b)];
       SamplingParams p = req.sampling;
       p.seed = req.sampling.seed + static_cast<uint64_t>(i);
@@ -272,6 +315,8 @@ Result<bool> Engine::Step(const Sink& sink) {
       s.sample = i;
       push(b, s.sampler->Sample(logits.data_ptr<float>()), logits.data_ptr<float>(), nullptr);
     }
+    st.prefill.reset();
+    decoding = true;  // its samples decode from now on: a next long prompt interleaves with them
   }
 
   // One decode step for every active slot; idle slots ride along at position 0.

@@ -284,6 +284,7 @@ Status OpenAiServer::Attach(LlamaForCausalLM& model, const Tokenizer& tokenizer,
   EngineOptions eo;
   eo.slots = options_.max_batch;
   eo.max_context = b->max_model_len;
+  eo.prefill_chunk = options_.prefill_chunk;
   TENET_ASSIGN_OR_RETURN(b->service, GenerationService::Start(model, eo));
   std::atomic_store(&backend_, b);
   return Status::OK();

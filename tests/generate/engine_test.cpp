@@ -346,5 +346,53 @@ TEST_F(EngineTest, RequestsForDifferentAdaptersDecodeTogetherAsTheyWouldAlone) {
   EXPECT_NE(Run({base}, 1)[0][0].ids, together[0][0].ids) << "the adapter must change the answer";
 }
 
+
+TEST_F(EngineTest, ALongPromptIsPrefilledBetweenDecodeStepsOfOthersWithTheSameResult) {
+  // 4-token chunks: the 11-token prompt takes 3 passes. Admitted while another request decodes,
+  // it runs one pass per step, so the running request gets a token between its passes.
+  EngineOptions o{4};
+  o.prefill_chunk = 4;
+  auto engine = Engine::Create(*model_->model, o);
+  ASSERT_TRUE(engine.ok());
+  ASSERT_TRUE((*engine)->Add(Greedy(kPrompts[0], 12)).ok());
+  std::vector<std::pair<uint64_t, int32_t>> order;  // (request, token) as reported
+  std::map<uint64_t, Ids> got;
+  auto sink = [&](const GenerationEvent& e) {
+    if (e.kind == GenerationEvent::Kind::kToken) order.emplace_back(e.request, e.token), got[e.request].push_back(e.token);
+  };
+  ASSERT_TRUE((*engine)->Step(sink).ok());  // request 0 prefilled and decoding
+  auto long_id = (*engine)->Add(Greedy(kPrompts[2], 5));
+  ASSERT_TRUE(long_id.ok());
+  while (true) {
+    auto more = (*engine)->Step(sink);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+  }
+  // Between the long request's admission and its first token, request 0 got a token per step.
+  size_t first_long = 0;
+  while (first_long < order.size() && order[first_long].first != *long_id) ++first_long;
+  ASSERT_LT(first_long, order.size());
+  EXPECT_GE(first_long, 4u) << "1 token at admission + 1 per prefill pass (3) of the long prompt";
+  // The chunked, interleaved prefill gives what one pass alone gives.
+  EXPECT_EQ(got[*long_id], Run({Greedy(kPrompts[2], 5)}, 1)[0][0].ids);
+  EXPECT_EQ(got[0], Run({Greedy(kPrompts[0], 12)}, 1)[0][0].ids);
+  // A request cancelled in the middle of its prefill ends as cancelled and frees its slots.
+  auto again = (*engine)->Add(Greedy(kPrompts[0], 50));
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*engine)->Step(sink).ok());
+  auto cancelled = (*engine)->Add(Greedy(kPrompts[2], 5, 3));
+  ASSERT_TRUE(cancelled.ok());
+  ASSERT_TRUE((*engine)->Step(sink).ok());  // one pass of its prefill
+  (*engine)->Cancel(*cancelled);
+  std::map<int32_t, FinishReason> finishes;
+  auto sink2 = [&](const GenerationEvent& e) {
+    if (e.kind == GenerationEvent::Kind::kFinish && e.request == *cancelled) finishes[e.sample] = e.finish;
+  };
+  ASSERT_TRUE((*engine)->Step(sink2).ok());
+  ASSERT_EQ(finishes.size(), 3u);
+  for (const auto& [k, f] : finishes) EXPECT_EQ(f, FinishReason::kCancelled);
+  EXPECT_EQ((*engine)->load().running, 1);
+}
+
 }  // namespace
 }  // namespace tenet

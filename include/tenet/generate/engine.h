@@ -4,8 +4,9 @@
 //
 // Shape legend: B slots (sequences decoded together), P prompt tokens, C hidden, V vocab.
 //
-// How a request runs: its prompt is prefilled once (B = 1, in chunks of 512 tokens so memory stays
-// linear in the prompt length) into a scratch cache, the prompt's
+// How a request runs: its prompt is prefilled once (B = 1, in chunks of prefill_chunk tokens so
+// memory stays linear in the prompt length, one chunk per step while others decode) into a
+// scratch cache, the prompt's
 // keys/values are copied into N free slots (the samples fork from the same prefix), each sample
 // draws its first token from the same last-position logits with its own sampler (seed + i), then
 // all active slots decode one token per step in one forward pass. Idle slots ride along at
@@ -62,6 +63,8 @@ struct EngineOptions {
   int64_t max_context = 0;  // per-slot capacity (prompt + new tokens); 0 = the model's
                             // max_position_embeddings capped at 4096. Generate() sizes it to its
                             // requests instead when the engine has not started.
+  int32_t prefill_chunk = 256;  // prompt tokens per prefill pass; while other sequences decode, one
+                                // pass runs per step, bounding the stall a long prompt causes them
 };
 
 // What Step() reports: a token of a running sample, or the end of a sample.

@@ -41,6 +41,7 @@ struct ServerOptions {
   int32_t max_batch = 16;            // sequences decoded together (engine slots); a request's n must fit
   int64_t max_model_len = 0;         // prompt + completion tokens per sequence; 0: the model's, at most 4096
   int64_t max_queue = 256;           // requests waiting beyond the running ones; more get 429
+  int32_t prefill_chunk = 256;       // prompt tokens per prefill pass (one pass per step while others decode)
   std::vector<std::string> api_keys; // accepted bearer tokens; empty: no key needed
   std::vector<std::string> admin_keys;  // may load and unload adapters; empty: those routes are off
   bool log_prompts = false;          // the access log shows prompt text only when asked
