@@ -319,25 +319,56 @@ Result<bool> Engine::Step(const Sink& sink) {
     decoding = true;  // its samples decode from now on: a next long prompt interleaves with them
   }
 
-  // One decode step for every active slot; idle slots ride along at position 0.
+  // Decoding slots are kept packed at the front: a finished slot's place goes to the last decoding
+  // one (its cache row copied once), so each step runs only the rows that decode, not every slot.
+  // Slots reserved for a prompt being prefilled are left alone.
+  auto reserved = [&](int64_t b) {
+    return st.prefill && std::find(st.prefill->slots.begin(), st.prefill->slots.end(), b) != st.prefill->slots.end();
+  };
+  for (int64_t dst = 0, src = B - 1; dst < src;) {
+    if (st.slots[static_cast<size_t>(dst)].active || reserved(dst)) {
+      ++dst;
+      continue;
+    }
+    if (!st.slots[static_cast<size_t>(src)].active) {
+      --src;
+      continue;
+    }
+    TENET_RETURN_IF_ERROR(cache.CopyRow(cache, src, dst, cache.lengths_of(src)));
+    st.slots[static_cast<size_t>(dst)] = std::move(st.slots[static_cast<size_t>(src)]);
+    st.slots[static_cast<size_t>(src)] = Slot();
+    cache.SetLength(src, 0);
+    ++dst;
+    --src;
+  }
+  int64_t A = 0;  // decoding slots: [0, A)
+  while (A < B && st.slots[static_cast<size_t>(A)].active) ++A;
   std::vector<int64_t> active;
-  std::vector<int64_t> step_ids(static_cast<size_t>(B), 0);
+  for (int64_t b = A; b < B; ++b) {
+    if (st.slots[static_cast<size_t>(b)].active) active.push_back(b);  // behind a reserved slot: rides along below
+  }
+  const int64_t rows_run = active.empty() ? A : active.back() + 1;
+  active.clear();
+  std::vector<int64_t> step_ids(static_cast<size_t>(std::max<int64_t>(rows_run, 1)), 0);
   RowAdapters adapters;
-  adapters.rows.assign(static_cast<size_t>(B), nullptr);
-  for (int64_t b = 0; b < B; ++b) {
+  adapters.rows.assign(step_ids.size(), nullptr);
+  for (int64_t b = 0; b < rows_run; ++b) {
     const Slot& s = st.slots[static_cast<size_t>(b)];
     if (s.active) {
       active.push_back(b);
       step_ids[static_cast<size_t>(b)] = s.next;
       adapters.rows[static_cast<size_t>(b)] = st.running.at(s.request).adapter.get();
-    } else {
+    } else if (!reserved(b)) {
       cache.SetLength(b, 0);
     }
   }
   if (active.empty()) return !idle();
   auto start = Clock::now();
-  torch::Tensor ids = torch::tensor(step_ids, torch::kInt64).unsqueeze(1);  // (B, 1)
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &cache, 0, adapters.any() ? &adapters : nullptr));  // (B, 1, C)
+  torch::Tensor ids = torch::tensor(step_ids, torch::kInt64).unsqueeze(1);  // (R, 1): the first R slots
+  cache.SetActiveRows(rows_run);
+  auto stepped = model_.Hidden(ids, {}, {}, &cache, 0, adapters.any() ? &adapters : nullptr);  // (R, 1, C)
+  cache.SetActiveRows(B);
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, std::move(stepped));
   torch::Tensor rows = torch::tensor(active, torch::kInt64).to(model_.device());
   // (A, V) logits on the CPU. bf16 rows go to the samplers as they are (they widen each row while
   // copying it anyway): a (32, 128k) fp32 copy per step cost more than the samplers themselves.

@@ -10,6 +10,7 @@ Result<KVCache> KVCache::Create(const ModelConfig& c, int64_t batch, int64_t cap
   if (batch <= 0 || capacity <= 0) return Status::InvalidArgument("kv cache", "batch and capacity must be positive");
   KVCache cache;
   cache.batch_ = batch;
+  cache.active_ = batch;
   cache.capacity_ = capacity;
   cache.lengths_.assign(static_cast<size_t>(batch), 0);
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
@@ -20,16 +21,25 @@ Result<KVCache> KVCache::Create(const ModelConfig& c, int64_t batch, int64_t cap
   return cache;
 }
 
-int64_t KVCache::length() const { return *std::max_element(lengths_.begin(), lengths_.end()); }
+int64_t KVCache::length() const { return *std::max_element(lengths_.begin(), lengths_.begin() + active_); }
 
 bool KVCache::uniform() const {
-  return std::all_of(lengths_.begin(), lengths_.end(), [&](int64_t l) { return l == lengths_[0]; });
+  return std::all_of(lengths_.begin(), lengths_.begin() + active_, [&](int64_t l) { return l == lengths_[0]; });
+}
+
+void KVCache::SetActiveRows(int64_t rows) {
+  TORCH_CHECK(rows >= 1 && rows <= batch_, "kv cache: active rows out of range");
+  active_ = rows;
 }
 
 std::pair<torch::Tensor, torch::Tensor> KVCache::Append(int64_t layer, const torch::Tensor& k, const torch::Tensor& v) {
   const int64_t t = k.size(2);
-  torch::Tensor& keys = keys_[static_cast<size_t>(layer)];
-  torch::Tensor& values = values_[static_cast<size_t>(layer)];
+  torch::Tensor keys = keys_[static_cast<size_t>(layer)];
+  torch::Tensor values = values_[static_cast<size_t>(layer)];
+  if (active_ < batch_) {
+    keys = keys.narrow(0, 0, active_);
+    values = values.narrow(0, 0, active_);
+  }
   if (uniform()) {
     keys.narrow(2, lengths_[0], t).copy_(k);
     values.narrow(2, lengths_[0], t).copy_(v);
@@ -37,12 +47,12 @@ std::pair<torch::Tensor, torch::Tensor> KVCache::Append(int64_t layer, const tor
     // Decode step with rows at different lengths: one scatter per tensor, row b at lengths[b].
     using torch::indexing::Slice;
     auto idx = torch::TensorOptions().dtype(torch::kInt64).device(keys.device());
-    torch::Tensor rows = torch::arange(batch_, idx);
-    torch::Tensor pos = torch::tensor(lengths_, torch::kInt64).to(keys.device());
+    torch::Tensor rows = torch::arange(active_, idx);
+    torch::Tensor pos = torch::tensor(lengths(), torch::kInt64).to(keys.device());
     keys.index_put_({rows, Slice(), pos}, k.squeeze(2));  // k (B, K, 1, D) -> (B, K, D)
     values.index_put_({rows, Slice(), pos}, v.squeeze(2));
   } else {
-    for (int64_t b = 0; b < batch_; ++b) {
+    for (int64_t b = 0; b < active_; ++b) {
       keys[b].narrow(1, lengths_[static_cast<size_t>(b)], t).copy_(k[b]);
       values[b].narrow(1, lengths_[static_cast<size_t>(b)], t).copy_(v[b]);
     }
@@ -52,7 +62,7 @@ std::pair<torch::Tensor, torch::Tensor> KVCache::Append(int64_t layer, const tor
 }
 
 void KVCache::Advance(int64_t t) {
-  for (auto& l : lengths_) l += t;
+  for (int64_t b = 0; b < active_; ++b) lengths_[static_cast<size_t>(b)] += t;
 }
 
 void KVCache::SetLength(int64_t row, int64_t length) {

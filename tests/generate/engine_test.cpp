@@ -394,5 +394,26 @@ TEST_F(EngineTest, ALongPromptIsPrefilledBetweenDecodeStepsOfOthersWithTheSameRe
   EXPECT_EQ((*engine)->load().running, 1);
 }
 
+
+TEST_F(EngineTest, SlotsFreedMidBatchArePackedWithoutChangingAnyOutput) {
+  // Samples finishing at different steps (and a sampled one) leave holes that the last decoding
+  // slots move into, cache rows and samplers included: every sample still equals its run alone.
+  std::vector<GenerationRequest> reqs;
+  const int32_t lengths[] = {3, 14, 6, 11, 2, 9};
+  for (int i = 0; i < 6; ++i) {
+    GenerationRequest r = Greedy(kPrompts[static_cast<size_t>(i) % 3], lengths[i], i == 1 ? 2 : 1);
+    if (i == 3) r.sampling.temperature = 1.0f, r.sampling.seed = 11;
+    reqs.push_back(r);
+  }
+  auto together = Run(reqs, 5);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto alone = Run({reqs[i]}, 2);
+    for (size_t k = 0; k < alone[0].size(); ++k) {
+      EXPECT_EQ(together[i][k].ids, alone[0][k].ids) << "request " << i << " sample " << k;
+      EXPECT_EQ(static_cast<int32_t>(together[i][k].ids.size()), lengths[i]);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tenet

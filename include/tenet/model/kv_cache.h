@@ -28,10 +28,18 @@ class KVCache {
   static Result<KVCache> Create(const ModelConfig& config, int64_t batch, int64_t capacity, torch::ScalarType dtype,
                                 torch::Device device = torch::kCPU);
 
-  int64_t batch() const { return batch_; }
+  // Rows a forward pass covers: the first active_rows() of the allocated rows (all by default).
+  int64_t batch() const { return active_; }
+  int64_t rows() const { return batch_; }
   int64_t capacity() const { return capacity_; }
-  // Positions filled in each row.
-  const std::vector<int64_t>& lengths() const { return lengths_; }
+  // Positions filled in each row a forward pass covers.
+  std::vector<int64_t> lengths() const { return {lengths_.begin(), lengths_.begin() + active_}; }
+  // Lets forward passes cover only the first `rows` rows (a decoder whose live sequences are packed
+  // at the front skips the empty slots); the others keep their contents. 1 <= rows <= rows().
+  void SetActiveRows(int64_t rows);
+  int64_t active_rows() const { return active_; }
+  // Positions filled in one row (any row).
+  int64_t lengths_of(int64_t row) const { return lengths_[static_cast<size_t>(row)]; }
   // The longest row (all rows when uniform).
   int64_t length() const;
   bool uniform() const;
@@ -44,7 +52,7 @@ class KVCache {
   // Marks T more positions filled in every row; called once per forward after every layer.
   void Advance(int64_t t);
 
-  // Sets row `row`'s length (shorter forgets the tail; 0 empties the slot for reuse).
+  // Sets row `row`'s length (shorter forgets the tail; 0 empties the slot for reuse). Any row.
   void SetLength(int64_t row, int64_t length);
   void Reset();
   // Copies the first `length` positions of `src_row` in `src` (same layers, heads, head dim) into
@@ -57,7 +65,7 @@ class KVCache {
 
  private:
   KVCache() = default;
-  int64_t batch_ = 0, capacity_ = 0;
+  int64_t batch_ = 0, capacity_ = 0, active_ = 0;
   std::vector<int64_t> lengths_;              // per row
   std::vector<torch::Tensor> keys_, values_;  // per layer (B, K, S, D)
 };
