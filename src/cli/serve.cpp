@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <pthread.h>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "tenet/io/peft_adapter.h"
 #include "tenet/model/adapter.h"
 #include "tenet/serve/openai_server.h"
+#include "tenet/serve/serving_properties.h"
 #include "tenet/util/file.h"
 
 namespace tenet::cli {
@@ -17,7 +19,7 @@ namespace tenet::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, tokenizer, served_name, api_key_file, admin_key_file, host = "127.0.0.1";
+  std::string model, tokenizer, served_name, api_key_file, admin_key_file, config, host = "127.0.0.1";
   std::vector<std::string> adapters;  // NAME=DIR
   int port = 8000;
   int shutdown_timeout_s = 30;
@@ -44,7 +46,9 @@ Result<std::vector<std::string>> ReadKeys(const std::string& path) {
 
 RunFn AddServeCommand(CLI::App& sub) {
   auto a = std::make_shared<ServeArgs>();
-  sub.add_option("--model", a->model, "HF model folder (a base or a merged folder, with its tokenizer)")->required();
+  sub.add_option("--model", a->model, "HF model folder (a base or a merged folder, with its tokenizer); required here or in --config");
+  sub.add_option("--config", a->config, "serving.properties file (DJL Serving's keys: option.model_id, option.dtype, "
+                                        "option.max_rolling_batch_size, option.max_model_len; tenet.<flag> for any flag); flags win");
   sub.add_option("--served-model-name", a->served_name, "The name clients pass as \"model\" (default: the folder's name)");
   sub.add_option("--host", a->host, "Address to listen on")->capture_default_str();
   sub.add_option("--port", a->port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
@@ -63,6 +67,11 @@ RunFn AddServeCommand(CLI::App& sub) {
       ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   sub.add_option("--shutdown-timeout", a->shutdown_timeout_s, "Seconds in-flight requests get to finish after SIGTERM")
       ->capture_default_str()->check(CLI::Range(0, 3600));
+  sub.add_option("--http-threads", a->server.http.threads, "HTTP worker threads (each open connection holds one)")
+      ->capture_default_str()->check(CLI::Range(2, 4096));
+  sub.add_option("--max-connections-per-client", a->server.http.max_connections_per_client,
+                 "Open connections one address may hold; more are refused with 503")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
   sub.add_flag("--log-prompts", a->server.log_prompts, "Show prompt text in the access log");
   sub.add_option("--tokenizer", a->tokenizer, "Tokenizer folder (default: the model folder)");
   AddRuntimeFlags(sub, &a->rt);
@@ -74,10 +83,37 @@ finish for --shutdown-timeout seconds, cancels the rest and exits 0.
 
 Examples:
   tenet serve --model merged/ --port 8000
+  tenet serve --config serving.properties --port 8001     # flags win over the file
   tenet serve --model base/ --adapter bank-v1=runs/dpo1/adapter --adapter bank-v2=runs/dpo2/adapter
   curl localhost:8000/v1/chat/completions -H 'Content-Type: application/json' \
        -d '{"model":"merged","messages":[{"role":"user","content":"Can I raise my card limit?"}]}')");
-  return [a]() {
+  return [a, app = &sub]() {
+    if (!a->config.empty()) {
+      // The file's values for the flags not given on the command line.
+      std::vector<std::string> names;
+      for (const CLI::Option* o : app->get_options()) {
+        for (const auto& n : o->get_lnames()) names.push_back(n);
+      }
+      auto text = ReadFile(a->config);
+      if (!text.ok()) return Fail(text.status());
+      auto entries = serve::ParseServingProperties(*text, a->config, names);
+      if (!entries.ok()) return Fail(entries.status(), /*usage=*/true);
+      std::set<std::string> given;
+      for (const auto& [flag, value] : *entries) {
+        if (app->get_option("--" + flag)->count() > 0) given.insert(flag);
+      }
+      for (const auto& [flag, value] : *entries) {
+        if (given.count(flag)) continue;
+        CLI::Option* o = app->get_option("--" + flag);
+        try {
+          o->add_result(value);
+          o->run_callback();
+        } catch (const CLI::Error& e) {
+          return Fail(Status::InvalidArgument(a->config, "tenet." + flag + " = '" + value + "': " + e.what()), /*usage=*/true);
+        }
+      }
+    }
+    if (a->model.empty()) return Fail(Status::InvalidArgument("--model", "is required (or option.model_id in --config)"), /*usage=*/true);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

@@ -353,3 +353,39 @@ describe('several adapters on one base', () => {
     assert.equal((await post('/v1/unload_lora_adapter', 'sk-admin', { lora_name: 'bank-v3' })).status, 404);
   });
 });
+
+describe('serving.properties', () => {
+  test('DJL keys and tenet.<flag> configure the server; flags win; unknown keys are refused by name', async () => {
+    const cfg = path.join(work, 'serving.properties');
+    fs.writeFileSync(cfg, [
+      '# as DJL Serving users write it',
+      'engine=Python',
+      `option.model_id=${modelDir}`,
+      'option.dtype=fp32',
+      'option.max_rolling_batch_size=2',
+      'tenet.served-model-name=from-file',
+      'tenet.max-model-len=512',
+    ].join('\n') + '\n');
+    const srv = await startServer(['--config', cfg, '--max-batch', '3']);
+    try {
+      const c = new OpenAI({ apiKey: 'none', baseURL: srv.url, maxRetries: 0 });
+      const list = [];
+      for await (const m of c.models.list()) list.push(m);
+      assert.equal(list[0].id, 'from-file');
+      assert.equal(list[0].max_model_len, 512);
+      // --max-batch 3 on the command line wins over the file's 2.
+      const r = await c.chat.completions.create({ model: 'from-file', messages: MESSAGES, max_tokens: 2, n: 3 });
+      assert.equal(r.choices.length, 3);
+      await assert.rejects(c.chat.completions.create({ model: 'from-file', messages: MESSAGES, max_tokens: 2, n: 4 }), openai.BadRequestError);
+    } finally {
+      srv.proc.kill('SIGKILL');
+    }
+    const bad = path.join(work, 'bad.properties');
+    fs.writeFileSync(bad, `option.model_id=${modelDir}\noption.tensor_paralel_degree=2\n`);
+    await assert.rejects(execFileAsync(TENET_BIN, ['serve', '--config', bad, '--port', '0']), (e) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr, /bad\.properties:2: unknown key 'option\.tensor_paralel_degree'/);
+      return true;
+    });
+  });
+});

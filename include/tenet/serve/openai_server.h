@@ -49,6 +49,10 @@ struct ServerOptions {
   static http::Limits DefaultLimits() {
     http::Limits l;
     l.max_body_bytes = 8u << 20;  // a long chat is well under 1 MiB
+    // Streams hold their connection (and a worker thread) for their whole answer, and apps often
+    // reach the server through one proxy address: more of both than the portal's defaults.
+    l.threads = 256;
+    l.max_connections_per_client = 128;
     return l;
   }
   std::function<void(const std::string&)> log;  // access and error log lines; null: stderr
