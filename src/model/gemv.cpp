@@ -55,7 +55,7 @@ TENET_AVX2 TENET_ALWAYS float Sum8(__m256 v) {
 }
 
 template <int N, int R, typename W>
-TENET_AVX2 void BlockAvx2(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+TENET_AVX2 void BlockAvx2(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy, bool add) {
   __m256 acc[R][N];
   for (int r = 0; r < R; ++r)
     for (int n = 0; n < N; ++n) acc[r][n] = _mm256_setzero_ps();
@@ -76,7 +76,7 @@ TENET_AVX2 void BlockAvx2(const float* x, int64_t ldx, const W* w, int64_t ldw, 
     for (int n = 0; n < N; ++n) sum[r][n] = Sum8(acc[r][n]);
   Tail<N, R>(x, ldx, w, ldw, i, I, sum);
   for (int r = 0; r < R; ++r)
-    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = add ? y[n * ldy + r] + sum[r][n] : sum[r][n];
 }
 
 // One weight row with one x row: the thread's rows are then one sequential stream, which the
@@ -105,7 +105,7 @@ TENET_AVX512 TENET_ALWAYS __m512 Load16(const uint16_t* p) {
 }
 
 template <int N, int R, typename W>
-TENET_AVX512 void BlockAvx512(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+TENET_AVX512 void BlockAvx512(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy, bool add) {
   __m512 acc[R][N];
   for (int r = 0; r < R; ++r)
     for (int n = 0; n < N; ++n) acc[r][n] = _mm512_setzero_ps();
@@ -126,7 +126,7 @@ TENET_AVX512 void BlockAvx512(const float* x, int64_t ldx, const W* w, int64_t l
     for (int n = 0; n < N; ++n) sum[r][n] = _mm512_reduce_add_ps(acc[r][n]);
   Tail<N, R>(x, ldx, w, ldw, i, I, sum);
   for (int r = 0; r < R; ++r)
-    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = add ? y[n * ldy + r] + sum[r][n] : sum[r][n];
 }
 
 template <typename W>
@@ -147,11 +147,11 @@ TENET_AVX512 void Row1Avx512(const float* x, const W* w, int64_t I, float* y) {
 
 // ---- portable ----
 template <int N, int R, typename W>
-void BlockBaseline(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+void BlockBaseline(const float* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy, bool add) {
   float sum[R][N] = {};
   Tail<N, R>(x, ldx, w, ldw, 0, I, sum);
   for (int r = 0; r < R; ++r)
-    for (int n = 0; n < N; ++n) y[n * ldy + r] = sum[r][n];
+    for (int n = 0; n < N; ++n) y[n * ldy + r] = add ? y[n * ldy + r] + sum[r][n] : sum[r][n];
 }
 
 // Weight rows per block for N rows of x: 4 x 2, 2 x 3..4, 1 x 5..8 accumulators (one x row: Row1*).
@@ -160,11 +160,13 @@ constexpr int RowsFor(int N) { return N <= 2 ? 4 : N <= 4 ? 2 : 1; }
 enum class Path { kBaseline, kAvx2, kAvx512 };
 
 template <int N, typename X, typename W>
-void RunRows(Path path, const X* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy, int64_t o0, int64_t o1) {
+void RunRows(Path path, const X* x, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy, int64_t o0, int64_t o1,
+             bool add) {
   constexpr int R = RowsFor(N);
+  constexpr int kRows512 = N <= 4 ? 4 : 2;  // R x N accumulators + N x vectors + 1 weight vector <= 32
   int64_t o = o0;
   if constexpr (N == 1) {
-    if (path != Path::kBaseline) {
+    if (path != Path::kBaseline && !add) {
       for (; o < o1; ++o) {
         if (path == Path::kAvx512) Row1Avx512(x, w + o * ldw, I, y + o);
         else Row1Avx2(x, w + o * ldw, I, y + o);
@@ -177,27 +179,47 @@ void RunRows(Path path, const X* x, int64_t ldx, const W* w, int64_t ldw, int64_
     const W* wr = w + row * ldw;
     float* yr = y + row;
     switch (path) {
-      case Path::kAvx512: BlockAvx512<N, RR>(x, ldx, wr, ldw, I, yr, ldy); break;
-      case Path::kAvx2: BlockAvx2<N, RR>(x, ldx, wr, ldw, I, yr, ldy); break;
-      default: BlockBaseline<N, RR>(x, ldx, wr, ldw, I, yr, ldy); break;
+      case Path::kAvx512: BlockAvx512<N, RR>(x, ldx, wr, ldw, I, yr, ldy, add); break;
+      case Path::kAvx2: BlockAvx2<N, RR>(x, ldx, wr, ldw, I, yr, ldy, add); break;
+      default: BlockBaseline<N, RR>(x, ldx, wr, ldw, I, yr, ldy, add); break;
     }
   };
+  if (path == Path::kAvx512 && R < kRows512) {
+    // 32 registers: more weight rows per pass over the x rows (fewer x loads per FMA).
+    for (; o + kRows512 <= o1; o += kRows512) block(std::integral_constant<int, kRows512>(), o);
+  }
   for (; o + R <= o1; o += R) block(std::integral_constant<int, R>(), o);
   for (; o < o1; ++o) block(std::integral_constant<int, 1>(), o);
 }
 
 template <typename X, typename W>
+void RunGroupBlock(Path path, const X* x, int64_t N, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
+                   int64_t o0, int64_t o1, bool add) {
+  switch (N) {
+    case 1: RunRows<1>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 2: RunRows<2>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 3: RunRows<3>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 4: RunRows<4>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 5: RunRows<5>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 6: RunRows<6>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 7: RunRows<7>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    default: RunRows<8>(path, x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+  }
+}
+
+// Up to 8 rows of x against weight rows [o0, o1). When those x rows do not fit L1 (8 rows of a
+// 2048-wide input are 64 KiB), the inner dimension goes in blocks whose x rows do (16 KiB), each
+// block over all the weight rows, partial sums added into y: otherwise every weight row re-reads
+// every x row from L2, which bounded the 8-row kernel at 8-9 GB/s of weights for I = 2048.
+template <typename X, typename W>
 void RunGroup(Path path, const X* x, int64_t N, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
               int64_t o0, int64_t o1) {
-  switch (N) {
-    case 1: RunRows<1>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 2: RunRows<2>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 3: RunRows<3>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 4: RunRows<4>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 5: RunRows<5>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 6: RunRows<6>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 7: RunRows<7>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    default: RunRows<8>(path, x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+  constexpr int64_t kL1Bytes = 16 << 10;
+  const int64_t row_bytes = N * static_cast<int64_t>(sizeof(float));
+  if (N == 1 || I * row_bytes <= 2 * kL1Bytes) return RunGroupBlock(path, x, N, ldx, w, ldw, I, y, ldy, o0, o1, false);
+  const int64_t block = std::max<int64_t>(64, (kL1Bytes / row_bytes) / 16 * 16);
+  for (int64_t i0 = 0; i0 < I; i0 += block) {
+    RunGroupBlock(path, x + i0, N, ldx, w + i0, ldw, std::min(block, I - i0), y, ldy, o0, o1, i0 > 0);
   }
 }
 

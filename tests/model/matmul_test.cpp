@@ -30,7 +30,9 @@ double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
 
 TEST(MatmulTest, FewAndManyRowsOverBf16AndFp32WeightsMatchFp64) {
   torch::manual_seed(1);
-  for (int64_t I : {77, 256}) {  // 77: a tail after the vector steps
+  // 77: a tail after the vector steps; 2100: wide enough that 3-8 x rows go in blocks of the inner
+  // dimension (partial sums added into y), with a tail in the last block.
+  for (int64_t I : {77, 256, 2100}) {
     const torch::Tensor w_bf16 = torch::randn({37, I}).to(torch::kBFloat16);  // 37 rows: blocks of 4, 2 and 1 with rests
     const torch::Tensor w_fp32 = torch::randn({37, I});
     for (int64_t N : {1, 2, 3, 4, 5, 7, 8, 9, 17, 32, 40}) {  // 9-32 over bf16: groups of 8 x rows
