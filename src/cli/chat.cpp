@@ -10,6 +10,7 @@
 #include "tenet/cli/commands.h"
 #include "tenet/data/completion_encoder.h"
 #include "tenet/generate/engine.h"
+#include "tenet/generate/stops.h"
 #include "tenet/util/file.h"
 
 namespace tenet::cli {
@@ -28,8 +29,7 @@ Status Run(ChatArgs a) {
   TENET_RETURN_IF_ERROR(ValidateSamplingParams(a.sampling));
   std::string system;
   if (!a.system.empty()) {
-    TENET_ASSIGN_OR_RETURN(system, ReadFile(a.system));
-    while (!system.empty() && (system.back() == '\n' || system.back() == '\r')) system.pop_back();
+    TENET_ASSIGN_OR_RETURN(system, ReadSystemFile(a.system));
   }
   if (!IsDirectory(a.model)) return Status::NotFound(a.model, "no such model folder");
   TENET_ASSIGN_OR_RETURN(auto tok, Tokenizer::Load(a.tokenizer.empty() ? a.model : a.tokenizer));
@@ -40,7 +40,7 @@ Status Run(ChatArgs a) {
   eo.slots = 1;
   TENET_ASSIGN_OR_RETURN(auto engine, Engine::Create(*loaded.model, eo));
   const int64_t context = std::min<int64_t>(loaded.config.max_position_embeddings, 4096);
-  const std::vector<int32_t> stop_ids = ChatStopIds(loaded, encoder->end_of_turn_id());
+  const std::vector<int32_t> stop_ids = ChatStopIds(loaded.eos_token_ids, encoder->end_of_turn_id());
   const bool tty = ::isatty(STDIN_FILENO) != 0;
   if (tty) std::cerr << "tenet chat: " << a.model << " (" << DtypeName(loaded.model->dtype()) << "). /reset, /exit\n";
 

@@ -12,7 +12,7 @@
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/questions.h"
 #include "tenet/generate/engine.h"
-#include "tenet/util/utf8.h"
+#include "tenet/generate/stops.h"
 #include "tenet/util/file.h"
 
 namespace tenet::cli {
@@ -37,25 +37,12 @@ json SamplingJson(const SamplingParams& p) {
           {"frequency_penalty", p.frequency_penalty}};
 }
 
-// Text of `ids` cut before the first stop string; `hit` tells whether one was found.
-std::string CutAtStop(const std::string& text, const std::vector<std::string>& stops, bool* hit) {
-  size_t cut = std::string::npos;
-  for (const auto& s : stops) cut = std::min(cut, text.find(s));
-  *hit = cut != std::string::npos;
-  return *hit ? text.substr(0, cut) : text;
-}
-
 Status Run(const GenerateArgs& a) {
   TENET_RETURN_IF_ERROR(ValidateSamplingParams(a.sampling));
-  for (const auto& s : a.stop) {
-    // A valid UTF-8 needle can only match at a character boundary, so cutting there keeps the
-    // answer valid UTF-8.
-    if (s.empty() || !utf8::IsValid(s)) return Status::InvalidArgument("--stop", "must be non-empty valid UTF-8");
-  }
+  TENET_RETURN_IF_ERROR(ValidateStopStrings(a.stop, "--stop"));
   std::string system;
   if (!a.system.empty()) {
-    TENET_ASSIGN_OR_RETURN(system, ReadFile(a.system));
-    while (!system.empty() && (system.back() == '\n' || system.back() == '\r')) system.pop_back();
+    TENET_ASSIGN_OR_RETURN(system, ReadSystemFile(a.system));
   }
   TENET_ASSIGN_OR_RETURN(std::vector<Question> questions, LoadQuestions(a.questions, system));
   if (!IsDirectory(a.model)) return Status::NotFound(a.model, "no such model folder");
@@ -69,7 +56,7 @@ Status Run(const GenerateArgs& a) {
 
   TENET_ASSIGN_OR_RETURN(RuntimeOptions rt, PreferBf16ForGeneration(a.rt));
   TENET_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForCli(a.model, a.adapter, rt));
-  const std::vector<int32_t> stop_ids = ChatStopIds(loaded, encoder->end_of_turn_id());
+  const std::vector<int32_t> stop_ids = ChatStopIds(loaded.eos_token_ids, encoder->end_of_turn_id());
 
   // Tokenize every pending question first: a prompt that cannot fit fails before any work.
   std::vector<GenerationRequest> requests;
@@ -92,16 +79,7 @@ Status Run(const GenerateArgs& a) {
     r.sampling = a.sampling;
     r.sampling.seed = a.sampling.seed + 1000003ull * i;  // per question, independent of resume
     r.stop_ids = stop_ids;
-    if (!a.stop.empty()) {
-      const Tokenizer* t = tok.get();
-      const std::vector<std::string>* stops = &a.stop;
-      r.stop_when = [t, stops](const std::vector<int32_t>& gen) {
-        auto text = t->Decode(gen, /*skip_special=*/true);
-        bool hit = false;
-        if (text.ok()) CutAtStop(*text, *stops, &hit);
-        return hit;
-      };
-    }
+    if (!a.stop.empty()) r.stop_when = StopWhen(*tok, a.stop);
     requests.push_back(std::move(r));
     which.push_back(i);
   }

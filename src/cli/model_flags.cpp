@@ -58,10 +58,5 @@ Result<RuntimeOptions> PreferBf16ForGeneration(RuntimeOptions opts) {
   return opts;
 }
 
-std::vector<int32_t> ChatStopIds(const LoadedModel& loaded, std::optional<int32_t> end_of_turn) {
-  std::vector<int32_t> ids(loaded.eos_token_ids.begin(), loaded.eos_token_ids.end());
-  if (end_of_turn && std::find(ids.begin(), ids.end(), *end_of_turn) == ids.end()) ids.push_back(*end_of_turn);
-  return ids;
-}
 
 }  // namespace tenet::cli

@@ -8,6 +8,7 @@
 #include <random>
 #include <variant>
 
+#include "tenet/generate/stops.h"
 #include "tenet/http/json_api.h"
 #include "tenet/io/peft_adapter.h"
 #include "tenet/model/adapter.h"
@@ -175,12 +176,9 @@ struct Job {
   }
 
   void CutAtStop(Choice& c) const {
-    size_t cut = std::string::npos;
-    for (const auto& s : req.stop) cut = std::min(cut, c.text.find(s));
-    if (cut != std::string::npos) {
-      c.text.resize(cut);
-      c.stop_hit = true;
-    }
+    bool hit = false;
+    c.text = tenet::CutAtStop(c.text, req.stop, &hit);
+    c.stop_hit = c.stop_hit || hit;
   }
 
   // The part of the text that can go out now: all of it once finished or stopped; else all but
@@ -275,10 +273,7 @@ Status OpenAiServer::Attach(LlamaForCausalLM& model, const Tokenizer& tokenizer,
   b->tokenizer = &tokenizer;
   TENET_ASSIGN_OR_RETURN(b->encoder, CompletionEncoder::Create(tokenizer));
   b->stop_ids = stop_ids;
-  b->chat_stop_ids = stop_ids;
-  if (auto eot = b->encoder->end_of_turn_id(); eot && std::find(stop_ids.begin(), stop_ids.end(), *eot) == stop_ids.end()) {
-    b->chat_stop_ids.push_back(*eot);
-  }
+  b->chat_stop_ids = ChatStopIds({stop_ids.begin(), stop_ids.end()}, b->encoder->end_of_turn_id());
   const int64_t model_max = model.config().max_position_embeddings;
   b->max_model_len = options_.max_model_len > 0 ? std::min(options_.max_model_len, model_max) : std::min<int64_t>(model_max, 4096);
   EngineOptions eo;
@@ -481,17 +476,7 @@ void OpenAiServer::Routes() {
         g.stop_ids = endpoint == Endpoint::kChat ? b->chat_stop_ids : b->stop_ids;
         g.logprobs = r.logprobs ? r.top_logprobs : -1;
         g.adapter = adapter;
-        if (!r.stop.empty()) {
-          const Tokenizer* tok = b->tokenizer;
-          std::vector<std::string> stops = r.stop;
-          g.stop_when = [tok, stops](const std::vector<int32_t>& generated) {
-            auto text = tok->Decode(generated, /*skip_special=*/true);
-            if (!text.ok()) return false;
-            for (const auto& s : stops)
-              if (text->find(s) != std::string::npos) return true;
-            return false;
-          };
-        }
+        if (!r.stop.empty()) g.stop_when = StopWhen(*b->tokenizer, r.stop);
         auto stream = b->service->Submit(std::move(g));
         if (!stream.ok()) {
           const bool invalid = stream.status().code() == Status::Code::kInvalidArgument;

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -245,10 +246,23 @@ describe('openai client against tenet serve', () => {
     const bad = await post('/v1/chat/completions', Buffer.from('{"model":"tiny","messages":[{"role":"user","content":"\xff\xfe"}]}', 'latin1'));
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).error.type, 'invalid_request_error');
-    // A 10 MB body: refused before it is read.
-    const big = await post('/v1/completions', JSON.stringify({ model: 'tiny', prompt: 'a'.repeat(10 << 20) }));
-    assert.equal(big.status, 413);
-    const bigError = (await big.json()).error;
+    // A 10 MB body: refused on its Content-Length, before it is read. A raw socket sends only the
+    // headers, so the answer does not race the upload (a client still uploading may see a reset).
+    const { hostname, port } = new URL(baseURL);
+    const raw = await new Promise((resolve, reject) => {
+      const sock = net.connect(Number(port), hostname, () => {
+        sock.write(`POST /v1/completions HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${KEY}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${10 << 20}\r\n\r\n{"model":`);
+      });
+      let data = '';
+      sock.on('data', (d) => { data += d; });
+      sock.on('end', () => resolve(data));
+      sock.on('close', () => resolve(data));
+      sock.on('error', reject);
+      sock.setTimeout(10000, () => { sock.destroy(); reject(new Error('no answer to a huge Content-Length')); });
+    });
+    assert.match(raw, /^HTTP\/1\.1 413 /);
+    const bigError = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error;
     assert.equal(bigError.code, 'too_large');
     assert.equal(bigError.type, 'invalid_request_error', 'refusals by the HTTP layer are in OpenAI\'s shape too');
     // Wrong types name the field; unknown fields are ignored.

@@ -83,8 +83,5 @@ Status ApplyPackedWeights(const std::string& who, const std::string& mode, bool 
 // nearly twice the speed.
 Result<RuntimeOptions> PreferBf16ForGeneration(RuntimeOptions opts);
 
-// Ids that end an answer: the model's EOS ids (generation_config.json) plus the chat template's
-// end-of-turn token.
-std::vector<int32_t> ChatStopIds(const LoadedModel& loaded, std::optional<int32_t> end_of_turn);
 
 }  // namespace tenet::cli
