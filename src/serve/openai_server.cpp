@@ -2,6 +2,8 @@
 #include "tenet/serve/openai_server.h"
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -360,49 +362,55 @@ void OpenAiServer::Routes() {
     }
     http::SendJson(res, 200, {{"object", "list"}, {"data", data}});
   });
-  server_->Post("/tokenize", [this, authorized, ready](const httplib::Request& req, httplib::Response& res) {
-    if (!authorized(req, res)) return;
-    auto b = ready(res);
-    if (b == nullptr) return;
-    json body = json::parse(req.body, nullptr, false);
-    try {
-      http::Fields f(body);
-      std::vector<int32_t> ids;
-      if (f.Has("messages")) {
-        auto parsed = ParseCompletionRequest(json{{"model", f.String("model", options_.model_id)}, {"messages", body["messages"]}}, Endpoint::kChat);
-        if (auto* e = std::get_if<ApiError>(&parsed)) return Send(res, *e);
-        auto r = b->encoder->EncodeChatPromptUntrusted(std::get<CompletionRequest>(parsed).messages);
-        if (!r.ok()) return Send(res, Error(400, r.status().message(), "invalid_request_error", "messages"));
-        ids = *r;
-      } else {
-        auto r = b->encoder->EncodeText(f.String("prompt"), "");
-        if (!r.ok()) return Send(res, Error(400, r.status().message(), "invalid_request_error", "prompt"));
-        ids = r->prompt;
+  // A JSON route: the key check (the admin key for admin routes), the backend (503 while loading),
+  // the body as JSON, and a field of the wrong type as a 400 naming it. `fn` returns the reply, or
+  // sends an error itself and returns nothing.
+  using JsonFn = std::function<std::optional<json>(httplib::Response&, const std::shared_ptr<Backend>&, const json& body)>;
+  auto api = [this, authorized, ready](const std::string& path, std::function<bool(const httplib::Request&, httplib::Response&)> allowed,
+                                       JsonFn fn) {
+    server_->Post(path, [allowed = allowed ? allowed : authorized, ready, fn](const httplib::Request& req, httplib::Response& res) {
+      if (!allowed(req, res)) return;
+      auto b = ready(res);
+      if (b == nullptr) return;
+      const json body = json::parse(req.body, nullptr, false);
+      try {
+        if (auto out = fn(res, b, body)) http::SendJson(res, 200, *out);
+      } catch (const http::FieldError& e) {
+        Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
       }
-      http::SendJson(res, 200, {{"count", ids.size()}, {"max_model_len", b->max_model_len}, {"tokens", ids}});
-    } catch (const http::FieldError& e) {
-      Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
+    });
+  };
+  auto fail = [](httplib::Response& res, const ApiError& e) -> std::optional<json> {
+    Send(res, e);
+    return std::nullopt;
+  };
+  api("/tokenize", nullptr, [this, fail](httplib::Response& res, const std::shared_ptr<Backend>& b, const json& body) -> std::optional<json> {
+    http::Fields f(body);
+    std::vector<int32_t> ids;
+    if (f.Has("messages")) {
+      auto parsed = ParseCompletionRequest(json{{"model", f.String("model", options_.model_id)}, {"messages", body["messages"]}}, Endpoint::kChat);
+      if (auto* e = std::get_if<ApiError>(&parsed)) return fail(res, *e);
+      auto r = b->encoder->EncodeChatPromptUntrusted(std::get<CompletionRequest>(parsed).messages);
+      if (!r.ok()) return fail(res, Error(400, r.status().message(), "invalid_request_error", "messages"));
+      ids = *r;
+    } else {
+      auto r = b->encoder->EncodeText(f.String("prompt"), "");
+      if (!r.ok()) return fail(res, Error(400, r.status().message(), "invalid_request_error", "prompt"));
+      ids = r->prompt;
     }
+    return json{{"count", ids.size()}, {"max_model_len", b->max_model_len}, {"tokens", ids}};
   });
-  server_->Post("/detokenize", [this, authorized, ready](const httplib::Request& req, httplib::Response& res) {
-    if (!authorized(req, res)) return;
-    auto b = ready(res);
-    if (b == nullptr) return;
-    json body = json::parse(req.body, nullptr, false);
-    try {
-      http::Fields f(body);
-      const json& t = f.Required("tokens");
-      http::RequireArray(t, "tokens", 1 << 20);
-      std::vector<int32_t> ids;
-      for (size_t i = 0; i < t.size(); ++i) {
-        ids.push_back(static_cast<int32_t>(http::AsInt(t[i], "tokens[" + std::to_string(i) + "]", 0, b->tokenizer->vocab_size() - 1)));
-      }
-      auto text = b->tokenizer->Decode(ids);
-      if (!text.ok()) return Send(res, Error(400, text.status().message(), "invalid_request_error", "tokens"));
-      http::SendJson(res, 200, {{"prompt", *text}});
-    } catch (const http::FieldError& e) {
-      Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
+  api("/detokenize", nullptr, [fail](httplib::Response& res, const std::shared_ptr<Backend>& b, const json& body) -> std::optional<json> {
+    http::Fields f(body);
+    const json& t = f.Required("tokens");
+    http::RequireArray(t, "tokens", 1 << 20);
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < t.size(); ++i) {
+      ids.push_back(static_cast<int32_t>(http::AsInt(t[i], "tokens[" + std::to_string(i) + "]", 0, b->tokenizer->vocab_size() - 1)));
     }
+    auto text = b->tokenizer->Decode(ids);
+    if (!text.ok()) return fail(res, Error(400, text.status().message(), "invalid_request_error", "tokens"));
+    return json{{"prompt", *text}};
   });
 
   auto completions = [this, authorized, ready](Endpoint endpoint) {
@@ -613,43 +621,28 @@ void OpenAiServer::Routes() {
                   : Error(401, "This route needs the admin key.", "invalid_request_error", {}, "invalid_api_key"));
     return false;
   };
-  server_->Post("/v1/load_lora_adapter", [this, admin, ready](const httplib::Request& req, httplib::Response& res) {
-    if (!admin(req, res)) return;
-    auto b = ready(res);
-    if (b == nullptr) return;
-    json body = json::parse(req.body, nullptr, false);
-    try {
-      http::Fields f(body);
-      const std::string name = f.String("lora_name"), path = f.String("lora_path");
-      auto adapter = LoadPeftAdapter(path);
-      if (!adapter.ok()) return Send(res, Error(400, adapter.status().message(), "invalid_request_error", "lora_path"));
-      auto served = MakeServedAdapter(*b->model, *adapter, name);
-      if (!served.ok()) return Send(res, Error(400, served.status().message(), "invalid_request_error", "lora_path"));
-      Status s = AddAdapter(*served, path);
-      if (!s.ok()) return Send(res, Error(400, s.message(), "invalid_request_error", "lora_name"));
-      Log("loaded adapter " + name + " from " + path);
-      http::SendJson(res, 200, {{"status", "ok"}, {"lora_name", name}});
-    } catch (const http::FieldError& e) {
-      Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
-    }
+  api("/v1/load_lora_adapter", admin, [this, fail](httplib::Response& res, const std::shared_ptr<Backend>& b, const json& body) -> std::optional<json> {
+    http::Fields f(body);
+    const std::string name = f.String("lora_name"), path = f.String("lora_path");
+    auto adapter = LoadPeftAdapter(path);
+    if (!adapter.ok()) return fail(res, Error(400, adapter.status().message(), "invalid_request_error", "lora_path"));
+    auto served = MakeServedAdapter(*b->model, *adapter, name);
+    if (!served.ok()) return fail(res, Error(400, served.status().message(), "invalid_request_error", "lora_path"));
+    Status s = AddAdapter(*served, path);
+    if (!s.ok()) return fail(res, Error(400, s.message(), "invalid_request_error", "lora_name"));
+    Log("loaded adapter " + name + " from " + path);
+    return json{{"status", "ok"}, {"lora_name", name}};
   });
-  server_->Post("/v1/unload_lora_adapter", [this, admin, ready](const httplib::Request& req, httplib::Response& res) {
-    if (!admin(req, res)) return;
-    if (ready(res) == nullptr) return;
-    json body = json::parse(req.body, nullptr, false);
-    try {
-      http::Fields f(body);
-      const std::string name = f.String("lora_name");
-      std::lock_guard<std::mutex> lock(adapters_mu_);
-      // Running requests hold the adapter by shared_ptr and finish with it.
-      if (adapters_.erase(name) == 0) {
-        return Send(res, Error(404, "No adapter '" + name + "' is loaded.", "invalid_request_error", "lora_name", "model_not_found"));
-      }
-      Log("unloaded adapter " + name);
-      http::SendJson(res, 200, {{"status", "ok"}, {"lora_name", name}});
-    } catch (const http::FieldError& e) {
-      Send(res, Error(400, e.what(), "invalid_request_error", e.field()));
+  api("/v1/unload_lora_adapter", admin, [this, fail](httplib::Response& res, const std::shared_ptr<Backend>&, const json& body) -> std::optional<json> {
+    http::Fields f(body);
+    const std::string name = f.String("lora_name");
+    std::lock_guard<std::mutex> lock(adapters_mu_);
+    // Running requests hold the adapter by shared_ptr and finish with it.
+    if (adapters_.erase(name) == 0) {
+      return fail(res, Error(404, "No adapter '" + name + "' is loaded.", "invalid_request_error", "lora_name", "model_not_found"));
     }
+    Log("unloaded adapter " + name);
+    return json{{"status", "ok"}, {"lora_name", name}};
   });
 
   server_->Post("/v1/chat/completions", completions(Endpoint::kChat));
