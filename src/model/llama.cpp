@@ -322,6 +322,18 @@ void LlamaForCausalLM::SetLoraEnabled(bool enabled) {
   for (auto& [_, l] : linears_) l->set_lora_enabled(enabled);
 }
 
+AdaptersOff::AdaptersOff(LlamaForCausalLM& model) : model_(model) {
+  for (const auto& [_, l] : model_.linears()) {
+    was_on_.push_back(l->lora_enabled());
+    l->set_lora_enabled(false);
+  }
+}
+
+AdaptersOff::~AdaptersOff() {
+  const auto& linears = model_.linears();
+  for (size_t i = 0; i < linears.size() && i < was_on_.size(); ++i) linears[i].second->set_lora_enabled(was_on_[i]);
+}
+
 int64_t LlamaForCausalLM::num_base_parameters() const {
   int64_t n = 0;
   for (const auto& p : named_parameters()) {

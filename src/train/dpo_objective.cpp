@@ -53,9 +53,10 @@ struct MetricSums {
 // Reference log-probs of a batch: the model with adapters off, no gradients.
 Result<PairLogps> ReferenceLogps(LlamaForCausalLM& model, const PairBatch& batch) {
   torch::NoGradGuard no_grad;
-  model.SetLoraEnabled(false);
-  auto r = ComputeBatchLogps(model, batch);
-  model.SetLoraEnabled(true);
+  Result<BatchLogps> r = [&] {
+    AdaptersOff base(model);  // restored even if the pass throws
+    return ComputeBatchLogps(model, batch);
+  }();
   if (!r.ok()) return r.status();
   return r->logps;
 }

@@ -103,6 +103,23 @@ TEST_F(LlamaParity, PeftAdapterMatchesMergedReference) {
   }
 }
 
+TEST_F(LlamaParity, AdaptersOffRestoresEachLayerAlsoAfterAThrow) {
+  auto m = LoadModel(*dir_ + "/untied_llama3_f32");
+  ASSERT_TRUE(m.ok());
+  auto adapter = LoadPeftAdapter(*dir_ + "/adapter");
+  ASSERT_TRUE(adapter.ok());
+  ASSERT_TRUE(AttachAdapter(*m->model, *adapter).ok());
+  const auto& linears = m->model->linears();
+  linears[1].second->set_lora_enabled(false);  // one layer already off: stays off afterwards
+  try {
+    AdaptersOff base(*m->model);
+    EXPECT_LT(RelDiff(Logits(*m->model, *ids_), Expected("untied_llama3_f32", "logits_f32")), kF32Tolerance);
+    throw std::runtime_error("a pass that fails");
+  } catch (const std::runtime_error&) {
+  }
+  for (size_t i = 0; i < linears.size(); ++i) EXPECT_EQ(linears[i].second->lora_enabled(), i != 1) << linears[i].first;
+}
+
 TEST_F(LlamaParity, PerRowAdaptersMatchTheReferenceRowByRow) {
   // Two adapters and the base in one batch, each row against the reference logits of its own.
   auto m = LoadModel(*dir_ + "/untied_llama3_f32");

@@ -86,6 +86,7 @@ class LlamaForCausalLM : public torch::nn::Module {
   // Every linear layer with its module path ("model.layers.0.self_attn.q_proj"), for adapters.
   const std::vector<std::pair<std::string, std::shared_ptr<Linear>>>& linears() const { return linears_; }
   // Switches every attached LoRA adapter on or off (off = the base model, DPO's reference).
+  // Prefer AdaptersOff below for a pass of the base: it restores the state whatever happens.
   void SetLoraEnabled(bool enabled);
   // Number of base parameters (adapters excluded).
   int64_t num_base_parameters() const;
@@ -110,6 +111,21 @@ class LlamaForCausalLM : public torch::nn::Module {
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<std::pair<std::string, std::shared_ptr<Linear>>> linears_;
   bool checkpointing_ = false;
+};
+
+// Every attached adapter switched off for this object's lifetime, each layer's previous state
+// restored at the end, also when the code in between returns early or throws (DPO's reference
+// pass). Serving does not toggle the model at all: it passes per-row adapters (row_lora.h).
+class AdaptersOff {
+ public:
+  explicit AdaptersOff(LlamaForCausalLM& model);
+  ~AdaptersOff();
+  AdaptersOff(const AdaptersOff&) = delete;
+  AdaptersOff& operator=(const AdaptersOff&) = delete;
+
+ private:
+  LlamaForCausalLM& model_;
+  std::vector<bool> was_on_;
 };
 
 }  // namespace tenet
