@@ -283,7 +283,10 @@ Status OpenAiServer::Attach(LlamaForCausalLM& model, const Tokenizer& tokenizer,
   eo.max_context = b->max_model_len;
   eo.prefill_chunk = options_.prefill_chunk;
   TENET_ASSIGN_OR_RETURN(b->service, GenerationService::Start(model, eo));
-  std::atomic_store(&backend_, b);
+  {
+    std::lock_guard<std::mutex> lock(backend_mu_);
+    backend_ = b;
+  }
   return Status::OK();
 }
 
@@ -302,7 +305,7 @@ void OpenAiServer::Stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
   const auto deadline = Clock::now() + grace;
   while (in_flight_.load() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (auto b = std::atomic_load(&backend_)) b->service->Shutdown();  // cancels what is left
+  if (auto b = backend()) b->service->Shutdown();  // cancels what is left
   const auto drain = Clock::now() + std::chrono::seconds(5);
   while (in_flight_.load() > 0 && Clock::now() < drain) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   server_->Stop();
@@ -328,7 +331,7 @@ void OpenAiServer::Routes() {
   };
   // The backend, or a 503 while loading or stopping.
   auto ready = [this](httplib::Response& res) -> std::shared_ptr<Backend> {
-    auto b = std::atomic_load(&backend_);
+    auto b = backend();
     if (stopping_.load()) {
       Send(res, Error(503, "The server is shutting down.", "server_error", {}, "shutting_down"));
       return nullptr;
@@ -344,7 +347,7 @@ void OpenAiServer::Routes() {
     }
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    auto b = std::atomic_load(&backend_);
+    auto b = backend();
     const Engine::Load load = b != nullptr ? b->service->load() : Engine::Load{};
     res.set_header("Cache-Control", "no-store");
     res.set_content(metrics_.Render(load, in_flight_.load()), "text/plain; version=0.0.4");

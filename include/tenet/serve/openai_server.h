@@ -87,7 +87,14 @@ class OpenAiServer {
 
   ServerOptions options_;
   std::unique_ptr<http::GuardedServer> server_;
-  std::shared_ptr<Backend> backend_;  // set once by Attach; read by handlers through std::atomic_load
+  // Set once by Attach, read by handlers. A mutex rather than std::atomic_load on the shared_ptr,
+  // which GCC 14 (Debian 13) deprecates and C++20's std::atomic<std::shared_ptr> GCC 12 lacks.
+  std::shared_ptr<Backend> backend() const {
+    std::lock_guard<std::mutex> lock(backend_mu_);
+    return backend_;
+  }
+  mutable std::mutex backend_mu_;
+  std::shared_ptr<Backend> backend_;  // GUARDED_BY(backend_mu_)
   std::atomic<int64_t> in_flight_{0};
   Metrics metrics_;
   mutable std::mutex adapters_mu_;
