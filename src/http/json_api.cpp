@@ -19,6 +19,25 @@ void SendError(httplib::Response& res, int code, const std::string& err, const s
   SendJson(res, code, {{"error", {{"code", err}, {"message", message}}}});
 }
 
+int HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kUnauthenticated: return 401;
+    case Status::Code::kPermissionDenied: return 403;
+    case Status::Code::kNotFound: return 404;
+    case Status::Code::kConflict: return 409;
+    case Status::Code::kGone: return 410;
+    case Status::Code::kResourceExhausted: return 429;
+    default: return 500;
+  }
+}
+
+void SendError(httplib::Response& res, const Status& s) {
+  const int code = HttpStatusOf(s);
+  if (code == 500) return SendError(res, code, "internal", "internal error; the server logged it");
+  SendError(res, code, s.reason().empty() ? "error" : s.reason(), s.message());
+}
+
 bool IsJsonMediaType(std::string_view type) {
   const size_t semi = type.find(';');
   std::string_view media = type.substr(0, semi);

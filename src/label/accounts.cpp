@@ -55,10 +55,10 @@ bool ValidName(const std::string& s, size_t max) {
 
 Status CheckPassword(const std::string& p) {
   if (p.size() < Accounts::kMinPasswordLength) {
-    return Status::InvalidArgument("weak_password", "the password needs at least " +
+    return Status::InvalidArgument(Reason("weak_password"), "the password needs at least " +
                                                         std::to_string(Accounts::kMinPasswordLength) + " characters");
   }
-  if (p.size() > 1024) return Status::InvalidArgument("bad_password", "the password is longer than 1024 bytes");
+  if (p.size() > 1024) return Status::InvalidArgument(Reason("bad_password"), "the password is longer than 1024 bytes");
   return Status::OK();
 }
 
@@ -76,8 +76,8 @@ Result<int64_t> TeamId(Sql& db, const std::string& name, bool create, int64_t no
   SQLite::Statement& q = db.Prepare("SELECT id FROM teams WHERE name = ?");
   q.bind(1, name);
   if (q.executeStep()) return q.getColumn(0).getInt64();
-  if (!create) return Status::NotFound("team_unknown", "no team named '" + name + "'");
-  if (!ValidName(name, 64)) return Status::InvalidArgument("bad_team", "a team name is 1-64 printable characters");
+  if (!create) return Status::NotFound(Reason("team_unknown"), "no team named '" + name + "'");
+  if (!ValidName(name, 64)) return Status::InvalidArgument(Reason("bad_team"), "a team name is 1-64 printable characters");
   SQLite::Statement& ins = db.Prepare("INSERT INTO teams(name, created_at) VALUES (?, ?)");
   ins.bind(1, name);
   ins.bind(2, now);
@@ -120,7 +120,7 @@ nlohmann::json ToJson(const Invitation& inv) {
 Result<User> LoadUser(Sql& db, int64_t user_id) {
   SQLite::Statement& st = db.Prepare("SELECT id, email, name, role, active FROM users WHERE id = ?");
   st.bind(1, user_id);
-  if (!st.executeStep()) return Status::NotFound("user_unknown", "no user with id " + std::to_string(user_id));
+  if (!st.executeStep()) return Status::NotFound(Reason("user_unknown"), "no user with id " + std::to_string(user_id));
   User u;
   u.id = st.getColumn(0).getInt64();
   u.email = st.getColumn(1).getString();
@@ -178,10 +178,10 @@ Result<NewSession> Accounts::UseSigninLink(const std::string& token) {
     SQLite::Statement& q = db.Prepare("SELECT user_id, expires_at, used_at FROM signin_links WHERE token_hash = ?");
     const std::string h = HashToken(token);
     q.bind(1, h.data(), static_cast<int>(h.size()));
-    if (!q.executeStep()) return Status::NotFound("signin_unknown", "this sign-in link is not valid");
+    if (!q.executeStep()) return Status::NotFound(Reason("signin_unknown"), "this sign-in link is not valid");
     const int64_t user_id = q.getColumn(0).getInt64();
-    if (!q.getColumn(2).isNull()) return Status::Gone("signin_used", "this sign-in link was already used");
-    if (q.getColumn(1).getInt64() <= db_.Now()) return Status::Gone("signin_expired", "this sign-in link has expired");
+    if (!q.getColumn(2).isNull()) return Status::Gone(Reason("signin_used"), "this sign-in link was already used");
+    if (q.getColumn(1).getInt64() <= db_.Now()) return Status::Gone(Reason("signin_expired"), "this sign-in link has expired");
     q.reset();
     SQLite::Statement& use = db.Prepare("UPDATE signin_links SET used_at = ? WHERE token_hash = ?");
     use.bind(1, db_.Now());
@@ -209,19 +209,19 @@ Result<NewSession> Accounts::Login(const std::string& email, const std::string& 
     return out;
   }));
   const bool ok = VerifyPassword(f.hash.empty() ? DummyHash() : f.hash, password) && !f.hash.empty() && f.active;
-  if (!ok) return Status::Unauthenticated("bad_credentials", "wrong email or password");
+  if (!ok) return Status::Unauthenticated(Reason("bad_credentials"), "wrong email or password");
   return db_.Write([&](Sql& db) { return StartSession(db, f.id); });
 }
 
 Result<Session> Accounts::Authenticate(const std::string& token) {
-  if (token.empty()) return Status::Unauthenticated("signed_out", "please sign in");
+  if (token.empty()) return Status::Unauthenticated(Reason("signed_out"), "please sign in");
   return db_.Read([&](Sql& db) -> Result<Session> {
     SQLite::Statement& q = db.Prepare("SELECT s.user_id, s.csrf_token, s.expires_at, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
                             "WHERE s.token_hash = ?");
     const std::string h = HashToken(token);
     q.bind(1, h.data(), static_cast<int>(h.size()));
     if (!q.executeStep() || q.getColumn(2).getInt64() <= db_.Now() || q.getColumn(3).getInt() == 0) {
-      return Status::Unauthenticated("signed_out", "please sign in");
+      return Status::Unauthenticated(Reason("signed_out"), "please sign in");
     }
     Session s;
     s.csrf_token = q.getColumn(1).getString();
@@ -244,7 +244,7 @@ Result<Team> Accounts::CreateTeam(const std::string& name) {
   return db_.Write([&](Sql& db) -> Result<Team> {
     SQLite::Statement& q = db.Prepare("SELECT 1 FROM teams WHERE name = ?");
     q.bind(1, name);
-    if (q.executeStep()) return Status::Conflict("team_exists", "a team named '" + name + "' already exists");
+    if (q.executeStep()) return Status::Conflict(Reason("team_exists"), "a team named '" + name + "' already exists");
     TENET_ASSIGN_OR_RETURN(int64_t id, TeamId(db, name, /*create=*/true, db_.Now()));
     return Team{id, name, {}};
   });
@@ -265,13 +265,13 @@ Result<std::vector<Team>> Accounts::ListTeams() {
 }
 
 Result<std::pair<Invitation, std::string>> Accounts::Invite(const std::string& email, const std::string& team, int64_t ttl_s) {
-  if (!ValidEmail(email)) return Status::InvalidArgument("bad_email", "'" + email + "' is not an email address");
-  if (ttl_s <= 0 || ttl_s > 365LL * 24 * 3600) return Status::InvalidArgument("bad_expiry", "an invitation lasts between 1 second and 1 year");
+  if (!ValidEmail(email)) return Status::InvalidArgument(Reason("bad_email"), "'" + email + "' is not an email address");
+  if (ttl_s <= 0 || ttl_s > 365LL * 24 * 3600) return Status::InvalidArgument(Reason("bad_expiry"), "an invitation lasts between 1 second and 1 year");
   const std::string token = NewToken();
   return db_.Write([&](Sql& db) -> Result<std::pair<Invitation, std::string>> {
     SQLite::Statement& u = db.Prepare("SELECT 1 FROM users WHERE email = ?");
     u.bind(1, email);
-    if (u.executeStep()) return Status::Conflict("user_exists", email + " already has an account");
+    if (u.executeStep()) return Status::Conflict(Reason("user_exists"), email + " already has an account");
     const int64_t now = db_.Now();
     std::optional<int64_t> team_id;
     if (!team.empty()) {
@@ -326,13 +326,13 @@ Result<std::pair<Invitation, std::optional<int64_t>>> FindInvitation(Sql& db, co
                           "FROM invitations i LEFT JOIN teams t ON t.id = i.team_id WHERE i.token_hash = ?");
   const std::string h = HashToken(token);
   q.bind(1, h.data(), static_cast<int>(h.size()));
-  if (!q.executeStep()) return Status::NotFound("invitation_unknown", "this invitation link is not valid");
+  if (!q.executeStep()) return Status::NotFound(Reason("invitation_unknown"), "this invitation link is not valid");
   Invitation inv{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                  q.getColumn(3).getInt64(), q.getColumn(4).getInt64()};
   std::optional<int64_t> team_id;
   if (!q.getColumn(5).isNull()) team_id = q.getColumn(5).getInt64();
-  if (inv.used_at) return Status::Gone("invitation_used", "this invitation was already used; sign in instead");
-  if (inv.expires_at <= now) return Status::Gone("invitation_expired", "this invitation has expired; ask for a new one");
+  if (inv.used_at) return Status::Gone(Reason("invitation_used"), "this invitation was already used; sign in instead");
+  if (inv.expires_at <= now) return Status::Gone(Reason("invitation_expired"), "this invitation has expired; ask for a new one");
   return std::make_pair(inv, team_id);
 }
 }  // namespace
@@ -345,7 +345,7 @@ Result<Invitation> Accounts::PeekInvitation(const std::string& token) {
 }
 
 Result<NewSession> Accounts::AcceptInvitation(const std::string& token, const std::string& name, const std::string& password) {
-  if (!ValidName(name, 100)) return Status::InvalidArgument("bad_name", "a name is 1-100 printable characters");
+  if (!ValidName(name, 100)) return Status::InvalidArgument(Reason("bad_name"), "a name is 1-100 printable characters");
   TENET_RETURN_IF_ERROR(CheckPassword(password));
   TENET_RETURN_IF_ERROR(PeekInvitation(token).status());  // fail fast before the slow hash
   const std::string hash = HashPassword(password);
@@ -355,7 +355,7 @@ Result<NewSession> Accounts::AcceptInvitation(const std::string& token, const st
     const Invitation& inv = found.first;
     SQLite::Statement& u = db.Prepare("SELECT 1 FROM users WHERE email = ?");
     u.bind(1, inv.email);
-    if (u.executeStep()) return Status::Conflict("user_exists", inv.email + " already has an account");
+    if (u.executeStep()) return Status::Conflict(Reason("user_exists"), inv.email + " already has an account");
     SQLite::Statement& ins = db.Prepare("INSERT INTO users(email, name, role, password_hash, created_at) VALUES (?, ?, 'annotator', ?, ?)");
     ins.bind(1, inv.email);
     ins.bind(2, name);
@@ -400,7 +400,7 @@ Result<std::vector<Accounts::AnnotatorRow>> Accounts::ListAnnotators() {
 Result<User> Accounts::SetActive(int64_t user_id, bool active) {
   return db_.Write([&](Sql& db) -> Result<User> {
     TENET_ASSIGN_OR_RETURN(User u, LoadUser(db, user_id));
-    if (u.role == "admin") return Status::Conflict("is_admin", "the admin account cannot be deactivated");
+    if (u.role == "admin") return Status::Conflict(Reason("is_admin"), "the admin account cannot be deactivated");
     SQLite::Statement& up = db.Prepare("UPDATE users SET active = ? WHERE id = ?");
     up.bind(1, active ? 1 : 0);
     up.bind(2, user_id);

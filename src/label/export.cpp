@@ -69,7 +69,7 @@ std::vector<std::pair<int, int>> PairsFor(const Ranking& ranks, const std::strin
 }  // namespace
 
 Status ValidateExportOptions(const ExportOptions& o, size_t dimensions) {
-  auto bad = [](const std::string& m) { return Status::InvalidArgument("bad_export", m); };
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(Reason("bad_export"), m); };
   if (o.format != "dpo" && o.format != "manifest" && o.format != "raw") return bad("format must be dpo, manifest or raw");
   if (o.pairs != "best-worst" && o.pairs != "all-pairs" && o.pairs != "best-vs-rest") {
     return bad("pairs must be best-worst, all-pairs or best-vs-rest");

@@ -13,7 +13,7 @@ using nlohmann::json;
 namespace {
 
 Status LineError(const std::string& where, size_t line, const std::string& msg) {
-  return Status::InvalidArgument("bad_responses", where + ":" + std::to_string(line) + ": " + msg);
+  return Status::InvalidArgument(Reason("bad_responses"), where + ":" + std::to_string(line) + ": " + msg);
 }
 
 std::vector<std::string> JsonStrings(const std::string& text) {
@@ -93,12 +93,12 @@ Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const st
     if (item.responses.size() > kMaxAnswers) return LineError(where, line_no, "at most 26 responses per question");
     out.push_back(std::move(item));
   }
-  if (out.empty()) return Status::InvalidArgument("bad_responses", where + ": no questions in the file");
+  if (out.empty()) return Status::InvalidArgument(Reason("bad_responses"), where + ": no questions in the file");
   return out;
 }
 
 Status ValidateJobSpec(const JobSpec& s) {
-  auto bad = [](const std::string& m) { return Status::InvalidArgument("bad_job", m); };
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(Reason("bad_job"), m); };
   if (s.name.empty() || s.name.size() > 100) return bad("a job name is 1-100 characters");
   if (std::any_of(s.name.begin(), s.name.end(), [](unsigned char c) { return c < ' ' || c == 0x7f; })) {
     return bad("a job name has no control characters");
@@ -167,7 +167,7 @@ Result<JobSummary> LoadJob(Sql& db, int64_t id, int64_t now, bool with_counts) {
   SQLite::Statement& q = db.Prepare("SELECT id, name, state, instructions_md, dimensions, allow_ties, annotators_per_item, "
                           "task_time_limit_s, COALESCE(expires_at, 0), shuffle, created_at FROM jobs WHERE id = ?");
   q.bind(1, id);
-  if (!q.executeStep()) return Status::NotFound("job_unknown", "no job with id " + std::to_string(id));
+  if (!q.executeStep()) return Status::NotFound(Reason("job_unknown"), "no job with id " + std::to_string(id));
   JobSummary j;
   j.id = q.getColumn(0).getInt64();
   j.name = q.getColumn(1).getString();
@@ -202,17 +202,17 @@ Status CheckJobAccess(Sql& db, const JobSummary& job, const User& user) {
   q.bind(1, job.id);
   q.bind(2, user.id);
   if (q.executeStep()) return Status::OK();
-  return Status::PermissionDenied("forbidden", "this job is not assigned to your team");
+  return Status::PermissionDenied(Reason("forbidden"), "this job is not assigned to your team");
 }
 
 Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseItem>& items) {
   TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
-  if (items.empty()) return Status::InvalidArgument("bad_responses", "the job has no questions");
+  if (items.empty()) return Status::InvalidArgument(Reason("bad_responses"), "the job has no questions");
   return db_.Write([&](Sql& db) -> Result<JobSummary> {
     const int64_t now = db_.Now();
     SQLite::Statement& exists = db.Prepare("SELECT 1 FROM jobs WHERE name = ?");
     exists.bind(1, spec.name);
-    if (exists.executeStep()) return Status::Conflict("job_exists", "a job named '" + spec.name + "' already exists");
+    if (exists.executeStep()) return Status::Conflict(Reason("job_exists"), "a job named '" + spec.name + "' already exists");
     std::vector<int64_t> team_ids;
     for (const std::string& t : spec.teams) {
       TENET_ASSIGN_OR_RETURN(int64_t id, EnsureTeam(db, t, now));
@@ -278,7 +278,7 @@ Result<JobSummary> Jobs::GetByName(const std::string& name) {
   return db_.Read([&](Sql& db) -> Result<JobSummary> {
     SQLite::Statement& q = db.Prepare("SELECT id FROM jobs WHERE name = ?");
     q.bind(1, name);
-    if (!q.executeStep()) return Status::NotFound("job_unknown", "no job named '" + name + "'");
+    if (!q.executeStep()) return Status::NotFound(Reason("job_unknown"), "no job named '" + name + "'");
     return LoadJob(db, q.getColumn(0).getInt64(), db_.Now());
   });
 }
@@ -286,7 +286,7 @@ Result<JobSummary> Jobs::GetByName(const std::string& name) {
 Result<JobSummary> Jobs::SetPaused(int64_t id, bool paused) {
   return db_.Write([&](Sql& db) -> Result<JobSummary> {
     TENET_ASSIGN_OR_RETURN(JobSummary j, LoadJob(db, id, db_.Now()));
-    if (j.state == "ended") return Status::Gone("job_ended", "job '" + j.name + "' has ended");
+    if (j.state == "ended") return Status::Gone(Reason("job_ended"), "job '" + j.name + "' has ended");
     SQLite::Statement& up = db.Prepare("UPDATE jobs SET state = ? WHERE id = ?");
     up.bind(1, paused ? "paused" : "active");
     up.bind(2, id);

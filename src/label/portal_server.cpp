@@ -38,37 +38,6 @@ constexpr const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-int HttpCode(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kInvalidArgument: return 400;
-    case Status::Code::kUnauthenticated: return 401;
-    case Status::Code::kPermissionDenied: return 403;
-    case Status::Code::kNotFound: return 404;
-    case Status::Code::kConflict: return 409;
-    case Status::Code::kGone: return 410;
-    case Status::Code::kResourceExhausted: return 429;
-    default: return 500;
-  }
-}
-
-// Label errors read "<code>: <message>"; others get a generic code.
-void SendError(httplib::Response& res, const Status& s) {
-  const int code = HttpCode(s);
-  std::string err = "internal", message = s.message();
-  const size_t colon = message.find(": ");
-  if (colon != std::string::npos && colon < 40 && message.find(' ') > colon) {
-    err = message.substr(0, colon);
-    message = message.substr(colon + 2);
-  } else if (code != 500) {
-    err = "error";
-  }
-  if (code == 500) {  // the details go to the server's log, not to the client
-    err = "internal";
-    message = "internal error; the server logged it";
-  }
-  http::SendError(res, code, err, message);
-}
-
 std::string CookieToken(const httplib::Request& req) {
   const std::string cookies = req.get_header_value("Cookie");
   const std::string key = std::string(kCookie) + "=";
@@ -125,7 +94,7 @@ Result<double> QueryNumber(const httplib::Request& q, const char* key, double lo
   errno = 0;
   const double d = v.empty() ? 0 : std::strtod(v.c_str(), &end);
   if (v.empty() || *end != '\0' || errno != 0 || !(d >= lo && d <= hi)) {
-    return Status::InvalidArgument("bad_query", std::string(key) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return Status::InvalidArgument(Reason("bad_query"), std::string(key) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
   return d;
 }
@@ -136,7 +105,7 @@ Result<uint64_t> QueryInteger(const httplib::Request& q, const char* key, uint64
   const bool digits = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
   const unsigned long long u = digits ? std::strtoull(v.c_str(), nullptr, 10) : 0;
   if (!digits || errno != 0 || u > hi) {
-    return Status::InvalidArgument("bad_query", std::string(key) + " must be an integer from 0 to " + std::to_string(hi));
+    return Status::InvalidArgument(Reason("bad_query"), std::string(key) + " must be an integer from 0 to " + std::to_string(hi));
   }
   return static_cast<uint64_t>(u);
 }
@@ -209,7 +178,7 @@ struct PortalServer::Impl {
       try {
         Result<json> r = fn(call);
         if (!r.ok()) {
-          if (HttpCode(r.status()) == 500) log(req.method + " " + req.path + " failed: " + r.status().ToString());
+          if (http::HttpStatusOf(r.status()) == 500) log(req.method + " " + req.path + " failed: " + r.status().ToString());
           return SendError(res, r.status());
         }
         SendJson(res, 200, r.value());
@@ -234,7 +203,7 @@ struct PortalServer::Impl {
     const Fields f(c.body);
     const std::string email = f.String("email"), password = f.String("password");
     TENET_ASSIGN_OR_RETURN(bool allowed, logins.Allowed(email, c.req.remote_addr));
-    if (!allowed) return Status::ResourceExhausted("rate_limited", "too many failed sign-ins; wait 15 minutes");
+    if (!allowed) return Status::ResourceExhausted(Reason("rate_limited"), "too many failed sign-ins; wait 15 minutes");
     Result<NewSession> s = accounts.Login(email, password);
     if (!s.ok()) {
       if (s.status().code() == Status::Code::kUnauthenticated) TENET_RETURN_IF_ERROR(logins.RecordFailure(email, c.req.remote_addr));
@@ -289,7 +258,7 @@ struct PortalServer::Impl {
 
   static Result<int64_t> PathId(const Call& c, size_t i = 1) {
     const int64_t id = ToId(c.req.matches[i]);
-    if (id < 0) return Status::NotFound("not_found", "no such id");
+    if (id < 0) return Status::NotFound(Reason("not_found"), "no such id");
     return id;
   }
 
@@ -443,7 +412,7 @@ struct PortalServer::Impl {
       res.set_header("Cache-Control", "no-store");
       Result<NewSession> s = accounts.UseSigninLink(req.matches[1]);
       if (!s.ok()) {
-        res.status = HttpCode(s.status());
+        res.status = http::HttpStatusOf(s.status());
         res.set_content("<!doctype html><meta charset=utf-8><title>Sign-in link</title><p>This sign-in link cannot be used: it was "
                         "already used, has expired or is not valid. Run <code>tenet label admin-link</code> for a new one.",
                         "text/html; charset=utf-8");

@@ -37,7 +37,7 @@ Result<Task> LoadTask(Sql& db, int64_t task_id, int64_t now) {
   SQLite::Statement& q = db.Prepare("SELECT t.job_id, t.item_id, t.answer_order, t.leased_at, t.lease_expires_at, i.messages, i.responses "
                           "FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = ?");
   q.bind(1, task_id);
-  if (!q.executeStep()) return Status::NotFound("task_unknown", "no task with id " + std::to_string(task_id));
+  if (!q.executeStep()) return Status::NotFound(Reason("task_unknown"), "no task with id " + std::to_string(task_id));
   Task t;
   t.id = task_id;
   const int64_t job_id = q.getColumn(0).getInt64();
@@ -60,10 +60,10 @@ struct TaskRow {
 Result<TaskRow> LoadTaskRow(Sql& db, int64_t task_id, const User& user) {
   SQLite::Statement& q = db.Prepare("SELECT annotator_id, job_id, item_id, lease_expires_at, leased_at, state FROM tasks WHERE id = ?");
   q.bind(1, task_id);
-  if (!q.executeStep()) return Status::NotFound("task_unknown", "no task with id " + std::to_string(task_id));
+  if (!q.executeStep()) return Status::NotFound(Reason("task_unknown"), "no task with id " + std::to_string(task_id));
   TaskRow r{q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64(),
             q.getColumn(3).getInt64(), q.getColumn(4).getInt64(), q.getColumn(5).getString()};
-  if (r.annotator_id != user.id) return Status::Conflict("not_your_task", "this task belongs to another annotator");
+  if (r.annotator_id != user.id) return Status::Conflict(Reason("not_your_task"), "this task belongs to another annotator");
   return r;
 }
 
@@ -71,9 +71,9 @@ Result<TaskRow> LoadTaskRow(Sql& db, int64_t task_id, const User& user) {
 Status CheckHeld(const TaskRow& r, int64_t now) {
   if (r.state == "leased" && r.lease_expires_at > now) return Status::OK();
   if (r.state == "leased" || r.state == "expired") {
-    return Status::Gone("lease_expired", "the time for this task ran out and it went back to the pool; ask for the next task");
+    return Status::Gone(Reason("lease_expired"), "the time for this task ran out and it went back to the pool; ask for the next task");
   }
-  return Status::Gone("task_closed", "this task was already " + r.state);
+  return Status::Gone(Reason("task_closed"), "this task was already " + r.state);
 }
 
 // Ends a held task without a submission (released or skipped): its slot goes back to the pool.
@@ -110,7 +110,7 @@ json ToJson(const Task& t) {
 }
 
 Status ValidateRanks(const std::vector<std::vector<int>>& ranks, size_t dimensions, size_t answers, bool allow_ties) {
-  auto bad = [](const std::string& m) { return Status::InvalidArgument("bad_ranking", m); };
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(Reason("bad_ranking"), m); };
   if (ranks.size() != dimensions) {
     return bad("expected " + std::to_string(dimensions) + " ranking(s), one per dimension, got " + std::to_string(ranks.size()));
   }
@@ -152,8 +152,8 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(JobSummary job, LoadJob(db, job_id, now, /*with_counts=*/false));
     TENET_RETURN_IF_ERROR(CheckJobAccess(db, job, user));
-    if (job.state == "ended") return Status::Gone("job_ended", "job '" + job.name + "' has ended");
-    if (job.state == "paused") return Status::Conflict("job_paused", "job '" + job.name + "' is paused; try again later");
+    if (job.state == "ended") return Status::Gone(Reason("job_ended"), "job '" + job.name + "' has ended");
+    if (job.state == "paused") return Status::Conflict(Reason("job_paused"), "job '" + job.name + "' is paused; try again later");
     ExpireLeases(db, now);
     {
       SQLite::Statement& held = db.Prepare("SELECT id FROM tasks WHERE annotator_id = ? AND job_id = ? AND state = 'leased' LIMIT 1");
@@ -214,8 +214,8 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
 }
 
 Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Submission& s) {
-  if (s.comment.size() > 10000) return Status::InvalidArgument("bad_comment", "a comment is at most 10000 bytes");
-  if (!utf8::IsValid(s.comment)) return Status::InvalidArgument("bad_comment", "the comment is not valid UTF-8");
+  if (s.comment.size() > 10000) return Status::InvalidArgument(Reason("bad_comment"), "a comment is at most 10000 bytes");
+  if (!utf8::IsValid(s.comment)) return Status::InvalidArgument(Reason("bad_comment"), "the comment is not valid UTF-8");
   return db_.Write([&](Sql& db) -> Result<SubmitResult> {
     const int64_t now = db_.Now();
     TENET_ASSIGN_OR_RETURN(TaskRow r, LoadTaskRow(db, task_id, user));
@@ -272,7 +272,7 @@ Status Tasks::Release(const User& user, int64_t task_id) {
 
 Status Tasks::Skip(const User& user, int64_t task_id, const std::string& reason) {
   if (reason.empty() || reason.size() > 2000 || !utf8::IsValid(reason)) {
-    return Status::InvalidArgument("bad_reason", "say why you skip (1-2000 bytes of UTF-8)");
+    return Status::InvalidArgument(Reason("bad_reason"), "say why you skip (1-2000 bytes of UTF-8)");
   }
   return db_.Write([&](Sql& db) -> Status {
     const int64_t now = db_.Now();
@@ -289,7 +289,7 @@ Result<Task> Tasks::Preview(int64_t job_id) {
     TENET_ASSIGN_OR_RETURN(t.job, LoadJob(db, job_id, now, /*with_counts=*/false));
     SQLite::Statement& q = db.Prepare("SELECT id, messages, responses FROM items WHERE job_id = ? ORDER BY id LIMIT 1");
     q.bind(1, job_id);
-    if (!q.executeStep()) return Status::NotFound("job_empty", "the job has no items");
+    if (!q.executeStep()) return Status::NotFound(Reason("job_empty"), "the job has no items");
     t.item_id = q.getColumn(0).getInt64();
     t.messages = json::parse(q.getColumn(1).getString());
     t.responses = json::parse(q.getColumn(2).getString()).get<std::vector<std::string>>();

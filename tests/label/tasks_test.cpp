@@ -58,7 +58,7 @@ TEST_F(TasksTest, AnExpiredLeaseGoesBackToThePoolAndCannotBeSubmitted) {
   EXPECT_EQ((*tb)->item_id, (*ta)->item_id);
   auto late = tasks.Submit(a, (*ta)->id, {Ranks({1, 2, 3}), "", 10});
   EXPECT_EQ(late.status().code(), Status::Code::kGone);
-  EXPECT_NE(late.status().message().find("lease_expired"), std::string::npos);
+  EXPECT_EQ(late.status().reason(), "lease_expired");
   EXPECT_EQ(Count("SELECT count(*) FROM submissions"), 0);
   EXPECT_TRUE(tasks.Submit(b, (*tb)->id, {Ranks({1, 2, 3}), "", 10}).ok());
   EXPECT_EQ(Count("SELECT n_submitted FROM items"), 1);

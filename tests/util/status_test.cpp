@@ -27,6 +27,18 @@ TEST(Status, RendersCodeAndMessage) {
   EXPECT_EQ(Status::OK().ToString(), "OK");
 }
 
+TEST(Status, KeepsAReasonApartFromTheMessage) {
+  Status s = Status::Gone(Reason("lease_expired"), "the time for this task ran out");
+  EXPECT_EQ(s.code(), Status::Code::kGone);
+  EXPECT_EQ(s.reason(), "lease_expired");
+  EXPECT_EQ(s.message(), "the time for this task ran out");
+  EXPECT_EQ(s.ToString(), "gone: the time for this task ran out");
+  Status c = s.WithContext("task 3");
+  EXPECT_EQ(c.message(), "task 3: the time for this task ran out");
+  EXPECT_EQ(c.reason(), "lease_expired");
+  EXPECT_EQ(Status::NotFound("x.json", "no such file").reason(), "");
+}
+
 TEST(Result, PropagatesErrors) {
   EXPECT_EQ(*Doubled(3), 6);
   Result<int> r = Doubled(-1);

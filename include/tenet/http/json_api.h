@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tenet/util/status.h"
+
 namespace tenet::http {
 
 // Serializes `body` as the reply. Never throws on text: bytes that are not UTF-8 (say, from a
@@ -21,6 +23,15 @@ namespace tenet::http {
 void SendJson(httplib::Response& res, int code, const nlohmann::json& body);
 // {"error": {"code": err, "message": message}}
 void SendError(httplib::Response& res, int code, const std::string& err, const std::string& message);
+
+// The HTTP status for a failed Status: 400 invalid argument, 401 unauthenticated, 403 permission
+// denied, 404 not found, 409 conflict, 410 gone, 429 resource exhausted, 500 anything else (our
+// own failures: I/O, corruption, internal).
+int HttpStatusOf(const Status& s);
+// Answers a failed Status: its HTTP status, and {"error": {"code": reason, "message": message}}
+// (reason "error" when it has none). A 500 says only "internal error; the server logged it": the
+// caller logs the details.
+void SendError(httplib::Response& res, const Status& s);
 
 // Whether a Content-Type value names application/json (media type case-insensitive, parameters
 // such as charset ignored; application/jsonx is not JSON).
