@@ -35,6 +35,7 @@ std::string AsciiLower(std::string s) {
 
 // Per-connection state the pre-routing checks reach: they run on the connection's own thread.
 struct ConnectionState {
+  int fd = -1;
   bool close_after_response = false;
 };
 thread_local ConnectionState* current_connection = nullptr;
@@ -323,6 +324,13 @@ void GuardedServer::ReleaseClient(const std::string& address) {
   if (it != open_by_client_.end() && --it->second == 0) open_by_client_.erase(it);
 }
 
+bool GuardedServer::ClientGone() {
+  if (!current_connection || current_connection->fd < 0) return false;
+  pollfd p{current_connection->fd, POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) < 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 bool GuardedServer::process_and_close_socket(socket_t sock) {
   ServeSocket(sock);
   return true;
@@ -341,6 +349,7 @@ void GuardedServer::ServeSocket(int fd) {
     return;
   }
   ConnectionState state;
+  state.fd = fd;
   current_connection = &state;
   for (size_t served = 0; served < limits_.max_requests_per_connection && strm.WaitForRequest(); ++served) {
     strm.BeginRequest();

@@ -35,6 +35,8 @@ struct OpenAiServer::Backend {
 namespace {
 
 constexpr auto kPingEvery = std::chrono::seconds(10);
+// How often a request waiting for tokens looks whether its client has gone.
+constexpr auto kGoneCheckEvery = std::chrono::milliseconds(100);
 
 void Send(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
@@ -113,6 +115,7 @@ struct Job {
   bool recorded = false;
   size_t next_stream = 0;  // round-robin over streams while streaming
   bool done_sent = false;
+  std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();  // for keep-alive pings
 
   ~Job() {
     for (auto& s : streams) s->Cancel();  // harmless on finished streams; frees slots of abandoned ones
@@ -510,7 +513,19 @@ void OpenAiServer::Routes() {
       if (!r.stream) {
         for (size_t p = 0; p < job->streams.size(); ++p) {
           GenerationEvent e;
-          while (job->streams[p]->Next(&e)) job->Apply(p, e);
+          auto checked = std::chrono::steady_clock::now();
+          for (;;) {
+            const auto got = job->streams[p]->NextFor(&e, kGoneCheckEvery);
+            if (got == GenerationService::Stream::Wait::kEvent) job->Apply(p, e);
+            if (got == GenerationService::Stream::Wait::kEnd) break;
+            if (std::chrono::steady_clock::now() - checked < kGoneCheckEvery) continue;
+            checked = std::chrono::steady_clock::now();
+            if (!http::GuardedServer::ClientGone()) continue;
+            // Nobody will read the answer: free the slots now rather than decode to the end.
+            for (auto& s : job->streams) s->Cancel();
+            Log("client went away; cancelled " + job->id);
+            return;
+          }
           if (!job->streams[p]->status().ok()) {
             Log("generation failed: " + job->streams[p]->status().ToString());
             return Send(res, Error(500, "The server had an error while generating; it is logged.", "server_error"));
@@ -560,7 +575,7 @@ void OpenAiServer::Routes() {
               // One event (or a keep-alive after kPingEvery without one) per call.
               const size_t p = job->next_stream++ % job->streams.size();
               GenerationEvent e;
-              const auto wait = job->streams.size() == 1 ? kPingEvery : std::chrono::milliseconds(5);
+              const auto wait = job->streams.size() == 1 ? std::chrono::milliseconds(kGoneCheckEvery) : std::chrono::milliseconds(5);
               auto got = job->streams[p]->NextFor(&e, wait);
               if (got == GenerationService::Stream::Wait::kEvent) {
                 job->Apply(p, e);
@@ -577,7 +592,8 @@ void OpenAiServer::Routes() {
                 }
                 if (c.finished) out += chunk(index, job->req.endpoint == Endpoint::kChat ? json::object() : json(""), nullptr, c.finish_reason);
               } else if (got == GenerationService::Stream::Wait::kTimeout) {
-                if (job->streams.size() == 1) out += ": ping\n\n";
+                if (http::GuardedServer::ClientGone()) return false;  // the releaser cancels the streams
+                if (std::chrono::steady_clock::now() - job->last_write >= kPingEvery) out += ": ping\n\n";
               } else if (!job->streams[p]->status().ok()) {
                 // The engine failed: the stream ends with an error event (the status line is gone).
                 out += SseData(Error(500, "The server had an error while generating; it is logged.", "server_error").ToJson());
@@ -601,7 +617,10 @@ void OpenAiServer::Routes() {
               }
               out += "data: [DONE]\n\n";
             }
-            if (!out.empty() && !sink.write(out.data(), out.size())) return false;  // the client is gone
+            if (!out.empty()) {
+              if (!sink.write(out.data(), out.size())) return false;  // the client is gone
+              job->last_write = std::chrono::steady_clock::now();
+            }
             if (job->done_sent) sink.done();
             return true;
           },

@@ -65,6 +65,10 @@ class GuardedServer : public httplib::Server {
   // end of a socketpair.
   void ServeSocket(int fd);
 
+  // Whether the client of the request this thread is handling has closed or reset its connection
+  // (a handler that works long before it answers polls it to stop early). False outside a handler.
+  static bool ClientGone();
+
   // Stops accepting and ends open connections at their next wait (at most a fraction of a second).
   void Stop();
 
