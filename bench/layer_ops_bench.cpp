@@ -92,9 +92,7 @@ int main(int argc, char** argv) {
     return y + delta.to(dt);
   }, gf, {xl, a, b});
   const double lora_fused = Time(iters, [&] { return lin.forward(xl); }, gf, {xl, lin.lora_a(), lin.lora_b()});
-  lin.set_lora_enabled(false);
-  const double lora_base = Time(iters, [&] { return lin.forward(xl); }, gf, {xl});
-  lin.set_lora_enabled(true);
+  const double lora_base = Time(iters, [&] { return lin.forward(xl, tenet::AdapterChoice::Base()); }, gf, {xl});
   std::printf("{\"bench\": \"layer_ops\", \"dtype\": \"%s\", \"tokens\": %lld, \"threads\": %d,\n"
               " \"forward_backward_ms\": {\n"
               "  \"rms_norm\": {\"eager\": %.3f, \"tenet\": %.3f},\n"

@@ -290,7 +290,7 @@ Result<bool> Engine::Step(const Sink& sink) {
         torch::tensor(std::vector<int64_t>(req.prompt.begin() + begin, req.prompt.begin() + begin + len), torch::kInt64).unsqueeze(0);
     // Only the chunk's last position needs a hidden state (the last layer skips the others).
     const RowAdapters one{{req.adapter.get()}};
-    TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &*pf.scratch, len - 1, req.adapter ? &one : nullptr));  // (1, 1, C)
+    TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model_.Hidden(ids, {}, {}, &*pf.scratch, len - 1, AdapterChoice::Rows(req.adapter ? &one : nullptr)));  // (1, 1, C)
     pf.last = hidden.select(1, 0);
     pf.done += len;
     stats_.prefill_tokens += len;
@@ -366,7 +366,7 @@ Result<bool> Engine::Step(const Sink& sink) {
   auto start = Clock::now();
   torch::Tensor ids = torch::tensor(step_ids, torch::kInt64).unsqueeze(1);  // (R, 1): the first R slots
   cache.SetActiveRows(rows_run);
-  auto stepped = model_.Hidden(ids, {}, {}, &cache, 0, adapters.any() ? &adapters : nullptr);  // (R, 1, C)
+  auto stepped = model_.Hidden(ids, {}, {}, &cache, 0, AdapterChoice::Rows(adapters.any() ? &adapters : nullptr));  // (R, 1, C)
   cache.SetActiveRows(B);
   TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, std::move(stepped));
   torch::Tensor rows = torch::tensor(active, torch::kInt64).to(model_.device());

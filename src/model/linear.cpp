@@ -97,19 +97,21 @@ Linear::Linear(torch::Tensor weight, torch::Tensor bias) {
   if (bias.defined()) bias_ = register_parameter("bias", std::move(bias), /*requires_grad=*/false);
 }
 
+torch::Tensor Linear::Base(const torch::Tensor& x) {
+  if (!lora_a_.defined()) return Affine(x, weight_, bias_);
+  // The DPO reference (the base of an adapted layer, under no-grad) also goes through the packed
+  // weight, which autograd does not see; plain inference without an adapter, and any pass that
+  // needs x's gradient, takes Affine (LibTorch's linear where it is best).
+  const bool needs_grad = torch::GradMode::is_enabled() && x.requires_grad();
+  if (weight_.requires_grad() || needs_grad || !packed_gemm::Enabled()) return Affine(x, weight_, bias_);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = out_features();
+  torch::Tensor y = BaseProduct(x.reshape({-1, in_features()}).contiguous(), weight_).view(shape);
+  return bias_.defined() ? y + bias_ : y;
+}
+
 torch::Tensor Linear::forward(const torch::Tensor& x) {
   if (!lora_a_.defined()) return Affine(x, weight_, bias_);
-  if (!lora_enabled_) {
-    // The DPO reference (an adapter switched off, under no-grad) also goes through the packed
-    // weight, which autograd does not see; plain inference without an adapter, and any pass that
-    // needs x's gradient, takes Affine (LibTorch's linear where it is best).
-    const bool needs_grad = torch::GradMode::is_enabled() && x.requires_grad();
-    if (weight_.requires_grad() || needs_grad || !packed_gemm::Enabled()) return Affine(x, weight_, bias_);
-    std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = out_features();
-    torch::Tensor y = BaseProduct(x.reshape({-1, in_features()}).contiguous(), weight_).view(shape);
-    return bias_.defined() ? y + bias_ : y;
-  }
   if (!weight_.requires_grad() && !(bias_.defined() && bias_.requires_grad())) {
     torch::Tensor y = LoraLinearFn::apply(x, lora_a_, lora_b_, weight_, lora_scale_, is_training() ? lora_dropout_ : 0.0);
     return bias_.defined() ? y + bias_ : y;
@@ -121,9 +123,9 @@ torch::Tensor Linear::forward(const torch::Tensor& x) {
   return torch::linear(x, weight_, bias_) + delta.to(x.scalar_type());
 }
 
-torch::Tensor Linear::forward(const torch::Tensor& x, const RowAdapters* rows) {
-  torch::Tensor y = forward(x);
-  if (rows != nullptr && rows->any()) AddRowLora(x, y, *rows, index_);
+torch::Tensor Linear::forward(const torch::Tensor& x, const AdapterChoice& adapters) {
+  torch::Tensor y = adapters.attached ? forward(x) : Base(x);
+  if (adapters.rows != nullptr && adapters.rows->any()) AddRowLora(x, y, *adapters.rows, index_);
   return y;
 }
 

@@ -51,7 +51,7 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
   // T positions (and appended to the cache); queries, attention output and MLP only for the
   // positions returned, which is exact because a position's output feeds nothing but later layers.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask_bias, KVCache* cache, int64_t from = 0, const RowAdapters* rows = nullptr) {
+                        const torch::Tensor& mask_bias, KVCache* cache, int64_t from = 0, const AdapterChoice& adapters = {}) {
     const ModelConfig& c = *config;
     const int64_t B = x.size(0), T = x.size(1), Tq = T - from;
     const int64_t H = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim, G = H / K;
@@ -65,13 +65,13 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
     const bool fused = attention::Supports(h);
     torch::Tensor q, k, v;
     if (fused) {
-      q = RopeToHeads(attn->q->forward(hq, rows), cos_q, sin_q, H);                   // (B, H, Tq, D)
-      k = RopeToHeads(attn->k->forward(h, rows), cos, sin, K);                        // (B, K, T, D)
-      v = attn->v->forward(h, rows).view({B, T, K, D}).transpose(1, 2);               // (B, K, T, D)
+      q = RopeToHeads(attn->q->forward(hq, adapters), cos_q, sin_q, H);                   // (B, H, Tq, D)
+      k = RopeToHeads(attn->k->forward(h, adapters), cos, sin, K);                        // (B, K, T, D)
+      v = attn->v->forward(h, adapters).view({B, T, K, D}).transpose(1, 2);               // (B, K, T, D)
     } else {
-      q = ApplyRope(attn->q->forward(hq, rows).view({B, Tq, H, D}).transpose(1, 2), cos_q, sin_q);  // (B, H, Tq, D)
-      k = ApplyRope(attn->k->forward(h, rows).view({B, T, K, D}).transpose(1, 2), cos, sin);        // (B, K, T, D)
-      v = attn->v->forward(h, rows).view({B, T, K, D}).transpose(1, 2);                             // (B, K, T, D)
+      q = ApplyRope(attn->q->forward(hq, adapters).view({B, Tq, H, D}).transpose(1, 2), cos_q, sin_q);  // (B, H, Tq, D)
+      k = ApplyRope(attn->k->forward(h, adapters).view({B, T, K, D}).transpose(1, 2), cos, sin);        // (B, K, T, D)
+      v = attn->v->forward(h, adapters).view({B, T, K, D}).transpose(1, 2);                             // (B, K, T, D)
     }
     if (cache != nullptr) {
       std::tie(k, v) = cache->Append(index, k, v);  // (B, K, S, D) views into the (B, K, capacity, D) cache
@@ -96,10 +96,10 @@ struct LlamaForCausalLM::Layer : torch::nn::Module {
       out = torch::matmul(probs.view({B, K, G * Tq, S}), v).view({B, H, Tq, D});
     }
     out = out.transpose(1, 2).reshape({B, Tq, H * D});
-    torch::Tensor x1 = (from == 0 ? x : x.narrow(1, from, Tq)) + attn->o->forward(out, rows);
+    torch::Tensor x1 = (from == 0 ? x : x.narrow(1, from, Tq)) + attn->o->forward(out, adapters);
 
     h = RmsNorm(x1, post_norm->weight, c.rms_norm_eps);
-    torch::Tensor m = mlp->down->forward(SwiGlu(mlp->gate->forward(h, rows), mlp->up->forward(h, rows)), rows);
+    torch::Tensor m = mlp->down->forward(SwiGlu(mlp->gate->forward(h, adapters), mlp->up->forward(h, adapters)), adapters);
     return x1 + m;
   }
 };
@@ -113,12 +113,15 @@ namespace {
 class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin, const torch::Tensor& bias, LlamaForCausalLM::Layer* layer, int64_t from) {
+                               const torch::Tensor& sin, const torch::Tensor& bias, LlamaForCausalLM::Layer* layer, int64_t from,
+                               bool attached) {
     torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
     ctx->save_for_backward({x, cos, sin, bias, rng});
     ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
     ctx->saved_data["from"] = from;
-    return layer->forward(x, cos, sin, bias, nullptr, from);  // autograd is off inside a custom forward
+    ctx->saved_data["attached"] = attached;
+    const AdapterChoice adapters{attached, nullptr};
+    return layer->forward(x, cos, sin, bias, nullptr, from, adapters);  // autograd is off inside a custom forward
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
@@ -131,11 +134,12 @@ class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     torch::Tensor y;
     {
       torch::AutoGradMode enable(true);
-      y = layer->forward(x, saved[1], saved[2], saved[3], nullptr, ctx->saved_data["from"].toInt());
+      const AdapterChoice adapters{ctx->saved_data["attached"].toBool(), nullptr};
+      y = layer->forward(x, saved[1], saved[2], saved[3], nullptr, ctx->saved_data["from"].toInt(), adapters);
     }
     generator.set_state(outer_rng);
     torch::autograd::backward({y}, {grads[0]});
-    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -251,7 +255,7 @@ Result<std::shared_ptr<LlamaForCausalLM>> LlamaForCausalLM::Create(const ModelCo
 
 Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions,
                                                const torch::Tensor& allowed, KVCache* cache, int64_t output_from,
-                                               const RowAdapters* rows) {
+                                               const AdapterChoice& adapters) {
   if (input_ids.dim() != 2 || input_ids.scalar_type() != torch::kInt64) {
     return Status::InvalidArgument("input_ids", "must be a (B, T) int64 tensor");
   }
@@ -260,8 +264,8 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   if (output_from < 0 || output_from >= T) {
     return Status::InvalidArgument("output_from", std::to_string(output_from) + " is outside [0, " + std::to_string(T) + ")");
   }
-  if (rows != nullptr && static_cast<int64_t>(rows->rows.size()) != B) {
-    return Status::InvalidArgument("row adapters", "has " + std::to_string(rows->rows.size()) + " rows, input has " + std::to_string(B));
+  if (adapters.rows != nullptr && static_cast<int64_t>(adapters.rows->rows.size()) != B) {
+    return Status::InvalidArgument("row adapters", "has " + std::to_string(adapters.rows->rows.size()) + " rows, input has " + std::to_string(B));
   }
   if (cache != nullptr && cache->batch() != B) {
     return Status::InvalidArgument("kv cache", "has " + std::to_string(cache->batch()) + " rows, input has " + std::to_string(B));
@@ -309,30 +313,14 @@ Result<torch::Tensor> LlamaForCausalLM::Hidden(const torch::Tensor& input_ids, c
   for (auto& layer : layers_) {
     // Only the last layer drops positions: every earlier layer's outputs are the next one's keys.
     const int64_t from = layer == layers_.back() ? output_from : 0;
-    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get(), from)
-                   : layer->forward(x, cos, sin, bias, cache, from, rows);
+    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer.get(), from, adapters.attached)
+                   : layer->forward(x, cos, sin, bias, cache, from, adapters);
   }
   if (cache != nullptr) cache->Advance(T);
   return RmsNorm(x, norm_, config_.rms_norm_eps);
 }
 
 torch::Tensor LlamaForCausalLM::Logits(const torch::Tensor& hidden) { return Affine(hidden, lm_head_); }
-
-void LlamaForCausalLM::SetLoraEnabled(bool enabled) {
-  for (auto& [_, l] : linears_) l->set_lora_enabled(enabled);
-}
-
-AdaptersOff::AdaptersOff(LlamaForCausalLM& model) : model_(model) {
-  for (const auto& [_, l] : model_.linears()) {
-    was_on_.push_back(l->lora_enabled());
-    l->set_lora_enabled(false);
-  }
-}
-
-AdaptersOff::~AdaptersOff() {
-  const auto& linears = model_.linears();
-  for (size_t i = 0; i < linears.size() && i < was_on_.size(); ++i) linears[i].second->set_lora_enabled(was_on_[i]);
-}
 
 int64_t LlamaForCausalLM::num_base_parameters() const {
   int64_t n = 0;

@@ -34,19 +34,20 @@ torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden
 }
 
 Result<torch::Tensor> HiddenAt(LlamaForCausalLM& model, const torch::Tensor& input_ids, const torch::Tensor& index,
-                               const torch::Tensor& positions, const torch::Tensor& allowed) {
+                               const torch::Tensor& positions, const torch::Tensor& allowed, const AdapterChoice& adapters) {
   if (index.numel() == 0) {  // nothing to score: no forward pass
     return torch::empty({0, model.config().hidden_size}, torch::TensorOptions().dtype(model.dtype()).device(model.device()));
   }
   const int64_t T = input_ids.size(1);
   const int64_t from = torch::remainder(index, T).min().item<int64_t>();
-  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(input_ids, positions, allowed, nullptr, from));  // (B, T - from, C)
+  TENET_ASSIGN_OR_RETURN(torch::Tensor hidden, model.Hidden(input_ids, positions, allowed, nullptr, from, adapters));  // (B, T - from, C)
   // b * T + t  ->  b * (T - from) + (t - from): the row in the flattened suffix.
   const torch::Tensor rows = index - (torch::div(index, T, "floor") + 1) * from;
   return hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows.to(model.device()));
 }
 
-Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const std::vector<ScoredSequence>& batch) {
+Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const std::vector<ScoredSequence>& batch,
+                                                  const AdapterChoice& adapters) {
   if (batch.empty()) return Status::InvalidArgument("score", "empty batch");
   int64_t T = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -74,7 +75,7 @@ Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const
     }
   }
   torch::NoGradGuard no_grad;
-  TENET_ASSIGN_OR_RETURN(torch::Tensor selected, HiddenAt(model, ids, torch::tensor(rows, torch::kInt64)));  // (N, C)
+  TENET_ASSIGN_OR_RETURN(torch::Tensor selected, HiddenAt(model, ids, torch::tensor(rows, torch::kInt64), {}, {}, adapters));  // (N, C)
   torch::Tensor logp = TokenLogProbs(model, selected, torch::tensor(targets, torch::kInt64).to(model.device())).to(torch::kCPU);
   std::vector<SequenceScore> out(batch.size());
   auto lp = logp.accessor<float, 1>();

@@ -50,15 +50,11 @@ struct MetricSums {
   }
 };
 
-// Reference log-probs of a batch: the model with adapters off, no gradients.
+// Reference log-probs of a batch: the base alone (the model is not switched), no gradients.
 Result<PairLogps> ReferenceLogps(LlamaForCausalLM& model, const PairBatch& batch) {
   torch::NoGradGuard no_grad;
-  Result<BatchLogps> r = [&] {
-    AdaptersOff base(model);  // restored even if the pass throws
-    return ComputeBatchLogps(model, batch);
-  }();
-  if (!r.ok()) return r.status();
-  return r->logps;
+  TENET_ASSIGN_OR_RETURN(BatchLogps r, ComputeBatchLogps(model, batch, AdapterChoice::Base()));
+  return r.logps;
 }
 
 // Loss of one batch: the mean of the per-pair terms plus rpo_alpha * NLL of the chosen tokens.

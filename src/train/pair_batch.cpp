@@ -112,12 +112,13 @@ Result<PairBatch> BuildConcatenatedPairBatch(const std::vector<TokenizedPair>& p
   return b;
 }
 
-Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk) {
+Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, const AdapterChoice& adapters,
+                                     int64_t chunk) {
   const auto dev = model.device();
   // One forward for both sides' predicting positions (the last layer skips most of the prompt).
   const int64_t nc = batch.chosen.index.size(0), nr = batch.rejected.index.size(0);
   TENET_ASSIGN_OR_RETURN(torch::Tensor rows, HiddenAt(model, batch.ids, torch::cat({batch.chosen.index, batch.rejected.index}),
-                                                      batch.positions.to(dev), batch.allowed.to(dev)));  // (Nc + Nr, C)
+                                                      batch.positions.to(dev), batch.allowed.to(dev), adapters));  // (Nc + Nr, C)
   BatchLogps out;
   auto side = [&](const CompletionTokens& c, const torch::Tensor& hidden, torch::Tensor* sums, double* logit_mean) {
     const int64_t n = c.index.size(0);

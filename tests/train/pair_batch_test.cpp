@@ -46,15 +46,13 @@ Outcome RunStep(LlamaForCausalLM& model, const PairBatch& batch) {
   for (auto& p : LoraParameters(model)) p.mutable_grad() = torch::Tensor();
   auto policy = ComputeBatchLogps(model, batch);
   EXPECT_TRUE(policy.ok()) << policy.status().ToString();
-  model.SetLoraEnabled(false);
   PairLogps ref;
   {
     torch::NoGradGuard no_grad;
-    auto r = ComputeBatchLogps(model, batch);
+    auto r = ComputeBatchLogps(model, batch, AdapterChoice::Base());
     EXPECT_TRUE(r.ok());
     ref = r->logps;
   }
-  model.SetLoraEnabled(true);
   DpoLossOptions o;
   o.beta = 0.3;
   auto terms = DpoLoss(policy->logps, ref, o);
@@ -120,9 +118,7 @@ TEST(PairBatchTest, SkippingPromptPositionsInTheLastLayerIsExact) {
     PairLogps ref;
     {
       torch::NoGradGuard no_grad;
-      model->SetLoraEnabled(false);
-      auto r = ComputeBatchLogps(*model, *batch);
-      model->SetLoraEnabled(true);
+      auto r = ComputeBatchLogps(*model, *batch, AdapterChoice::Base());
       ASSERT_TRUE(r.ok());
       ref = r->logps;
     }

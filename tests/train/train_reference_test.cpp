@@ -180,8 +180,7 @@ TEST_F(TrainReference, PerPairLogProbsMatch) {
   ASSERT_TRUE(batch.ok());
   auto policy = ComputeBatchLogps(*model, *batch);
   ASSERT_TRUE(policy.ok());
-  model->SetLoraEnabled(false);
-  auto ref = ComputeBatchLogps(*model, *batch);
+  auto ref = ComputeBatchLogps(*model, *batch, AdapterChoice::Base());
   ASSERT_TRUE(ref.ok());
   for (size_t i = 0; i < pairs_.size(); ++i) {
     const json& w = want["pairs"][i];

@@ -5,8 +5,8 @@
 // The adapter's weights are fp32 (also on a bf16 base); its products run in the activations' dtype
 // with fp32 accumulation, as under torch.autocast, and are added into the base product's output in
 // one autograd node (see LoraLinearFn in linear.cpp); at fp32 this is PEFT's computation exactly.
-// The adapter can be switched off (the DPO reference model is the same model with adapters
-// disabled). Parameter names follow HF: "weight", "bias", "lora_A", "lora_B" (PEFT's file names
+// Whether a pass applies the attached adapter is the caller's choice per call (AdapterChoice: the
+// DPO reference model is the same model without it), never a switch on the layer. Parameter names follow HF: "weight", "bias", "lora_A", "lora_B" (PEFT's file names
 // are produced by tenet/io/peft_adapter.h).
 //
 // Shape legend: N any leading dims, I in features, O out features, R lora rank.
@@ -18,16 +18,28 @@
 
 namespace tenet {
 
+// What one forward pass adds on top of the frozen base, chosen per call rather than by switching
+// the model: the attached adapter (training's, or one attached for generation) or not, and
+// per-row served adapters (row_lora.h; inference). The default is the model as attached.
+struct AdapterChoice {
+  bool attached = true;
+  const RowAdapters* rows = nullptr;  // null: none
+  // The frozen base alone (DPO's reference model, the "before" of a comparison).
+  static AdapterChoice Base() { return {false, nullptr}; }
+  static AdapterChoice Rows(const RowAdapters* rows) { return {true, rows}; }
+};
+
 class Linear : public torch::nn::Module {
  public:
   // weight (O, I); bias (O,) or undefined.
   Linear(torch::Tensor weight, torch::Tensor bias);
 
-  // x (N, I) -> (N, O).
+  // x (N, I) -> (N, O), with the attached adapter if any.
   torch::Tensor forward(const torch::Tensor& x);
-  // x (B, T, I) -> (B, T, O), each row b adding the delta of rows.rows[b]'s adapter (row_lora.h)
-  // on top of forward(x). Inference only (no gradients through the adapters).
-  torch::Tensor forward(const torch::Tensor& x, const RowAdapters* rows);
+  // x (N, I) -> (N, O) as `adapters` says: with the attached adapter or the base alone, and for
+  // x (B, T, I) each row b adding the delta of adapters.rows->rows[b] (inference only, no
+  // gradients through those).
+  torch::Tensor forward(const torch::Tensor& x, const AdapterChoice& adapters);
 
   // This layer's index in its model's linears() (what ServedAdapter::layers is indexed by).
   void set_index(size_t index) { index_ = index; }
@@ -37,8 +49,6 @@ class Linear : public torch::nn::Module {
   void SetLora(torch::Tensor a, torch::Tensor b, double scale, double dropout);
   void RemoveLora();
   bool has_lora() const { return lora_a_.defined(); }
-  void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
-  bool lora_enabled() const { return lora_enabled_; }
 
   const torch::Tensor& weight() const { return weight_; }
   const torch::Tensor& bias() const { return bias_; }
@@ -49,11 +59,13 @@ class Linear : public torch::nn::Module {
   int64_t out_features() const { return weight_.size(0); }
 
  private:
+  // x W^T + b, the base alone.
+  torch::Tensor Base(const torch::Tensor& x);
+
   torch::Tensor weight_, bias_;
   torch::Tensor lora_a_, lora_b_;
   double lora_scale_ = 0.0;
   double lora_dropout_ = 0.0;
-  bool lora_enabled_ = true;
   size_t index_ = 0;
 };
 

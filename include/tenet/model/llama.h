@@ -10,7 +10,8 @@
 // K kv heads, G = H/K, D head dim, F intermediate, V vocab, N selected positions.
 //
 // Thread-safety: forward passes only read parameters; concurrent forwards with distinct KV caches
-// are safe. Attaching adapters or toggling them is not safe concurrently with forwards.
+// are safe. Attaching or removing adapters is not safe concurrently with forwards; choosing them
+// per call (AdapterChoice) is.
 #pragma once
 
 #include <torch/torch.h>
@@ -67,10 +68,12 @@ class LlamaForCausalLM : public torch::nn::Module {
   //              [0, T). The last decoder layer then makes queries, attention and MLP only for
   //              those positions (keys and values for all, cache included). Exact, and cheaper
   //              when only a suffix needs logits (completions, the last prompt token).
-  //   rows:      per-row LoRA adapters (row_lora.h; inference), or null.
+  //   adapters:  the attached adapters or the base alone (AdapterChoice::Base(): DPO's reference),
+  //              plus per-row LoRA adapters (row_lora.h; inference). Chosen per call: the model
+  //              has no adapter on/off state.
   Result<torch::Tensor> Hidden(const torch::Tensor& input_ids, const torch::Tensor& positions = {},
                                const torch::Tensor& allowed = {}, KVCache* cache = nullptr, int64_t output_from = 0,
-                               const RowAdapters* rows = nullptr);
+                               const AdapterChoice& adapters = {});
 
   // hidden (..., C) -> logits (..., V) in the model dtype. Select rows first to compute logits
   // only where they are needed.
@@ -85,9 +88,6 @@ class LlamaForCausalLM : public torch::nn::Module {
 
   // Every linear layer with its module path ("model.layers.0.self_attn.q_proj"), for adapters.
   const std::vector<std::pair<std::string, std::shared_ptr<Linear>>>& linears() const { return linears_; }
-  // Switches every attached LoRA adapter on or off (off = the base model, DPO's reference).
-  // Prefer AdaptersOff below for a pass of the base: it restores the state whatever happens.
-  void SetLoraEnabled(bool enabled);
   // Number of base parameters (adapters excluded).
   int64_t num_base_parameters() const;
   // Gradient checkpointing (Chen et al. 2016, arXiv 1604.06174) for training on long sequences:
@@ -111,21 +111,6 @@ class LlamaForCausalLM : public torch::nn::Module {
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<std::pair<std::string, std::shared_ptr<Linear>>> linears_;
   bool checkpointing_ = false;
-};
-
-// Every attached adapter switched off for this object's lifetime, each layer's previous state
-// restored at the end, also when the code in between returns early or throws (DPO's reference
-// pass). Serving does not toggle the model at all: it passes per-row adapters (row_lora.h).
-class AdaptersOff {
- public:
-  explicit AdaptersOff(LlamaForCausalLM& model);
-  ~AdaptersOff();
-  AdaptersOff(const AdaptersOff&) = delete;
-  AdaptersOff& operator=(const AdaptersOff&) = delete;
-
- private:
-  LlamaForCausalLM& model_;
-  std::vector<bool> was_on_;
 };
 
 }  // namespace tenet

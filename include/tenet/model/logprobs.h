@@ -36,9 +36,10 @@ torch::Tensor TokenLogProbs(LlamaForCausalLM& model, const torch::Tensor& hidden
 // Final hidden states of input_ids (B, T) at the flat positions `index` (N,) int64 on the CPU
 // (b * T + t each) -> (N, C). Hidden() runs with output_from = the smallest t, so the last layer
 // skips every position before the first one asked for; an empty index gives (0, C) without a
-// forward pass. Errors from Hidden() are returned.
+// forward pass. `adapters` as in Hidden(). Errors from Hidden() are returned.
 Result<torch::Tensor> HiddenAt(LlamaForCausalLM& model, const torch::Tensor& input_ids, const torch::Tensor& index,
-                               const torch::Tensor& positions = {}, const torch::Tensor& allowed = {});
+                               const torch::Tensor& positions = {}, const torch::Tensor& allowed = {},
+                               const AdapterChoice& adapters = {});
 
 struct ScoredSequence {
   std::vector<int64_t> ids;  // prompt ids followed by completion ids
@@ -52,7 +53,9 @@ struct SequenceScore {
 
 // Scores a batch in one forward pass (right-padded; causal attention makes padding inert).
 // InvalidArgument for an empty batch, prompt_len < 1, or a sequence longer than
-// max_position_embeddings. Runs under no-grad.
-Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const std::vector<ScoredSequence>& batch);
+// max_position_embeddings. Runs under no-grad. AdapterChoice::Base() scores with the base alone
+// (the reference of an attached adapter: implicit DPO rewards without a second model).
+Result<std::vector<SequenceScore>> ScoreSequences(LlamaForCausalLM& model, const std::vector<ScoredSequence>& batch,
+                                                  const AdapterChoice& adapters = {});
 
 }  // namespace tenet

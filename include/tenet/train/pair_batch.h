@@ -62,7 +62,9 @@ struct BatchLogps {
 };
 
 // Runs the model over `batch` and gathers completion log-probs. Logits exist only for completion
-// positions, `chunk` rows at a time (TokenLogProbs). Errors from the model are returned.
-Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, int64_t chunk = kLogitChunkRows);
+// positions, `chunk` rows at a time (TokenLogProbs). `adapters`: the policy (default, the attached
+// adapter) or AdapterChoice::Base() (the reference). Errors from the model are returned.
+Result<BatchLogps> ComputeBatchLogps(LlamaForCausalLM& model, const PairBatch& batch, const AdapterChoice& adapters = {},
+                                     int64_t chunk = kLogitChunkRows);
 
 }  // namespace tenet
