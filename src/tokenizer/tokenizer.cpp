@@ -552,17 +552,21 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& dir, const
 StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
     : tokenizer_(tokenizer), skip_special_(skip_special) {}
 
+std::string TokenBytes(const Tokenizer& tokenizer, int32_t id) {
+  // Same per-token rule as the ByteLevel decoder in Decode.
+  const std::string token = tokenizer.IdToToken(id);
+  std::string bytes;
+  if (!byte_level::TokenToBytes(token, &bytes)) bytes = token;
+  return bytes;
+}
+
 Result<std::string> StreamDecoder::Push(int32_t id) {
   if (id < 0 || id >= tokenizer_.vocab_size()) {
     return Status::InvalidArgument("ids", "id " + std::to_string(id) + " is outside [0, " +
                                               std::to_string(tokenizer_.vocab_size()) + ")");
   }
   if (skip_special_ && tokenizer_.IsSpecial(id)) return std::string();
-  // Same per-token rule as the ByteLevel decoder in Decode.
-  const std::string token = tokenizer_.IdToToken(id);
-  std::string bytes;
-  if (!byte_level::TokenToBytes(token, &bytes)) bytes = token;
-  pending_ += bytes;
+  pending_ += TokenBytes(tokenizer_, id);
   // Hold back only a character that more bytes could still complete. Splitting there is safe for
   // the lossy conversion: an invalid subpart never extends over a lead byte.
   const size_t keep = utf8::IncompleteTail(pending_);

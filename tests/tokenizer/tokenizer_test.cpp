@@ -645,6 +645,23 @@ TEST_F(Llama3Test, StreamDecoderNeverSplitsACharacter) {
   EXPECT_GT(empty_pushes, 0) << "the test text should split characters across tokens";
 }
 
+TEST_F(Llama3Test, TokenBytesAreTheExactBytesAlsoInsideACharacter) {
+  const std::string text = "Family: 👨‍👩‍👧‍👦 and é.";
+  auto ids = tokenizer_->Encode(text);
+  ASSERT_TRUE(ids.ok());
+  std::string joined;
+  int partial = 0;
+  for (int32_t id : *ids) {
+    const std::string b = TokenBytes(*tokenizer_, id);
+    if (!utf8::IsValid(b)) ++partial;
+    joined += b;
+  }
+  EXPECT_EQ(joined, text);
+  EXPECT_GT(partial, 0) << "some tokens should hold part of a character";
+  EXPECT_EQ(TokenBytes(*tokenizer_, *tokenizer_->TokenToId("<|eot_id|>")), "<|eot_id|>");
+  EXPECT_EQ(TokenBytes(*tokenizer_, -1), "");
+}
+
 TEST_F(Llama3Test, StreamDecoderFlushAndSpecials) {
   StreamDecoder stream(*tokenizer_, /*skip_special=*/true);
   // 9468 "ðŁ" is the first two bytes of a 4-byte emoji: held back, then flushed as U+FFFD.

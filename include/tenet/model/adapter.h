@@ -1,5 +1,5 @@
 // Attaching a PEFT LoRA adapter to a loaded model (unmerged: the base stays frozen and the
-// adapter can be switched off, which is how DPO gets its reference model).
+// adapter applies or not per call, AdapterChoice in model/linear.h: how DPO gets its reference model).
 #pragma once
 
 #include "tenet/io/peft_adapter.h"

@@ -77,6 +77,11 @@ class Tokenizer {
   virtual const TokenizerConfig& config() const = 0;
 };
 
+// The bytes token `id` stands for: its ByteLevel-decoded bytes, which may be part of a UTF-8
+// character (what OpenAI's logprobs report as "bytes"), or an added token's own text. Empty for
+// an id outside the vocabulary.
+std::string TokenBytes(const Tokenizer& tokenizer, int32_t id);
+
 // Streaming detokenizer for generated tokens: feed ids one at a time, get back only complete
 // UTF-8 text (never half a character); Flush() returns what remains (invalid bytes as U+FFFD).
 // Not thread-safe; one per stream. The Tokenizer must outlive it.
