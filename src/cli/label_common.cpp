@@ -24,12 +24,9 @@ Result<label::JobSummary> FindJob(label::LabelDb& db, const std::string& name) {
 
 namespace tenet::cli {
 int FailLabel(const Status& s, bool usage) {
-  const std::string& m = s.message();
-  const size_t colon = m.find(": ");
-  if (colon != std::string::npos && colon < 40 && m.find(' ') > colon && m.find('_') < colon) {
-    std::cerr << "tenet: error: " << m.substr(colon + 2) << "\n";
-    return usage && s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitError;
-  }
-  return Fail(s, usage);
+  // The store's messages say what is wrong without the code's name ("no job with id 3").
+  if (s.reason().empty()) return Fail(s, usage);
+  std::cerr << "tenet: error: " << s.message() << "\n";
+  return usage && s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitError;
 }
 }  // namespace tenet::cli

@@ -35,14 +35,20 @@ void PrintJob(const label::JobSummary& j) {
 RunFn AddLabelJobCreateCommand(CLI::App& sub) {
   struct Args {
     std::string db, name, responses, instructions, dimensions, time_limit = "30m", lifetime;
+    std::vector<std::string> pairwise;  // comparison.jsonl, or two [NAME=]responses files
     int annotators = 3;
-    bool allow_ties = false, no_shuffle = false;
+    bool allow_ties = false, no_shuffle = false, both_bad = false;
     std::vector<std::string> teams;
   };
   auto a = std::make_shared<Args>();
   sub.add_option("--db", a->db, "Labeling database (created if missing)")->required();
   sub.add_option("--name", a->name, "Job name (unique)")->required();
-  sub.add_option("--responses", a->responses, "Responses JSONL: tenet generate output or a Ground Truth-style manifest")->required();
+  auto* responses = sub.add_option("--responses", a->responses, "Responses JSONL: tenet generate output or a Ground Truth-style manifest");
+  auto* pairwise = sub.add_option("--pairwise", a->pairwise,
+                                  "A blind A/B job instead: a `tenet compare` comparison.jsonl of two systems, or two "
+                                  "[NAME=]responses files with the same question ids (give it twice)");
+  responses->excludes(pairwise);
+  sub.add_flag("--offer-both-bad", a->both_bad, "Pairwise: annotators may also answer \"both bad\"");
   sub.add_option("--instructions", a->instructions, "Instructions for annotators (Markdown file)")->required();
   sub.add_option("--dimensions", a->dimensions, "Comma-separated ranking dimensions (default: \"Alignment with our values\")");
   sub.add_flag("--allow-ties", a->allow_ties, "Annotators may rank answers equal");
@@ -53,15 +59,30 @@ RunFn AddLabelJobCreateCommand(CLI::App& sub) {
   sub.add_option("--team", a->teams, "Only this team sees the job (repeatable; default: every annotator)");
   sub.footer(R"(Example:
   tenet label job create --db labels.db --name bank-v1 --responses llm_responses.jsonl \
-       --instructions examples/example-bank/instructions.md --annotators-per-item 3 --task-time-limit 30m)");
+       --instructions examples/example-bank/instructions.md --annotators-per-item 3 --task-time-limit 30m
+  tenet label job create --db labels.db --name bank-v1-ab --pairwise reports/bank-v1/comparison.jsonl \
+       --instructions ab.md --annotators-per-item 3 --team bank-reviewers      # blind A/B of before vs after)");
   return [a]() {
+    if (a->responses.empty() == a->pairwise.empty()) {
+      return Fail(Status::InvalidArgument("tenet label job create", "give --responses (a ranking job) or --pairwise (a blind A/B job)"), true);
+    }
+    if (a->pairwise.size() > 2) return Fail(Status::InvalidArgument("--pairwise", "takes one comparison file or two responses files"), true);
     label::JobSpec spec;
     spec.name = a->name;
+    if (!a->pairwise.empty()) {
+      spec.kind = "pairwise";
+      spec.offer_both_bad = a->both_bad;
+      spec.allow_ties = true;
+      a->no_shuffle = false;
+      if (a->dimensions.empty()) a->dimensions = "Which answer is better?";
+    } else if (a->both_bad) {
+      return Fail(Status::InvalidArgument("--offer-both-bad", "goes with --pairwise"), true);
+    }
     spec.allow_ties = a->allow_ties;
     spec.annotators_per_item = a->annotators;
     spec.shuffle = !a->no_shuffle;
     spec.teams = a->teams;
-    spec.source_file = a->responses;
+    spec.source_file = a->pairwise.empty() ? a->responses : a->pairwise[0];
     if (!a->dimensions.empty()) spec.dimensions = SplitCommas(a->dimensions);
     auto limit = label::ParseDuration(a->time_limit);
     if (!limit.ok()) return Fail(limit.status().WithContext("--task-time-limit"), /*usage=*/true);
@@ -76,9 +97,31 @@ RunFn AddLabelJobCreateCommand(CLI::App& sub) {
     auto instructions = ReadFile(a->instructions);
     if (!instructions.ok()) return Fail(instructions.status());
     spec.instructions_md = *instructions;
-    auto text = ReadFile(a->responses);
-    if (!text.ok()) return Fail(text.status());
-    auto items = label::ParseResponses(*text, a->responses);
+    Result<std::vector<label::ResponseItem>> items = std::vector<label::ResponseItem>{};
+    if (a->pairwise.size() == 1) {
+      auto text = ReadFile(a->pairwise[0]);
+      if (!text.ok()) return Fail(text.status());
+      items = label::ParseComparisonPairs(*text, a->pairwise[0]);
+    } else if (a->pairwise.size() == 2) {
+      std::vector<std::vector<label::ResponseItem>> sides;
+      std::vector<std::string> names;
+      for (const std::string& spec_text : a->pairwise) {
+        const size_t eq = spec_text.find('=');
+        const bool named = eq != std::string::npos && eq > 0 && spec_text.find('/') > eq;
+        const std::string path = named ? spec_text.substr(eq + 1) : spec_text;
+        names.push_back(named ? spec_text.substr(0, eq) : path);
+        auto text = ReadFile(path);
+        if (!text.ok()) return Fail(text.status());
+        auto parsed = label::ParseResponses(*text, path);
+        if (!parsed.ok()) return FailLabel(parsed.status());
+        sides.push_back(std::move(parsed).value());
+      }
+      items = label::PairResponses(sides[0], names[0], sides[1], names[1]);
+    } else {
+      auto text = ReadFile(a->responses);
+      if (!text.ok()) return Fail(text.status());
+      items = label::ParseResponses(*text, a->responses);
+    }
     if (!items.ok()) return FailLabel(items.status());
     auto db = label::LabelDb::Open(a->db);
     if (!db.ok()) return Fail(db.status());

@@ -20,6 +20,7 @@ const CommandSpec kCommands[] = {
     {"train dpo", "Train a LoRA adapter with DPO on preference pairs (resumable run folder)", tenet::cli::AddTrainDpoCommand},
     {"train sft", "Fine-tune a LoRA adapter on completions / conversations (loss on assistant tokens only)", tenet::cli::AddTrainSftCommand},
     {"eval dpo", "DPO metrics of an adapter on preference pairs (TRL names, JSON)", tenet::cli::AddEvalDpoCommand},
+    {"compare", "Answers before and after alignment side by side, with implicit rewards and an HTML report", tenet::cli::AddCompareCommand},
     {"merge", "Merge a LoRA adapter into its base model as a plain HF folder", tenet::cli::AddMergeCommand},
     {"label serve", "Serve the annotator portal and its JSON API (prints a one-time admin sign-in link)", tenet::cli::AddLabelServeCommand},
     {"label admin-link", "Print a new one-time admin sign-in link", tenet::cli::AddLabelAdminLinkCommand},
@@ -29,6 +30,7 @@ const CommandSpec kCommands[] = {
     {"label job resume", "Resume a paused job", tenet::cli::AddLabelJobResumeCommand},
     {"label invite", "Print a one-time invitation link for an annotator", tenet::cli::AddLabelInviteCommand},
     {"label status", "Progress, per-annotator counts and agreement of a job", tenet::cli::AddLabelStatusCommand},
+    {"label results", "Win rates, intervals and p-values of blind pairwise jobs (Bradley-Terry over several)", tenet::cli::AddLabelResultsCommand},
     {"label export", "Export a job's rankings: DPO pairs, a Ground Truth-style manifest, or raw", tenet::cli::AddLabelExportCommand},
 };
 }  // namespace

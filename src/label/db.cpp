@@ -10,7 +10,7 @@ namespace {
 
 // Version 1: the first release. Version 2 adds login_failures (sign-in limits that survive a
 // restart); a version 1 store is migrated in place when opened.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Items keep two counters so that the next-task query is an index walk: `n_submitted`, and
 // `slots_free` = annotators_per_item - submitted - unexpired leases.
@@ -115,13 +115,26 @@ CREATE TABLE submissions (
   UNIQUE (item_id, annotator_id)
 );
 CREATE INDEX submissions_job ON submissions(job_id, item_id);
-)sql" /* then kSchemaV2 */;
+)sql" /* then kMigrations */;
 
 // What version 2 adds to version 1.
 constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE login_failures (key TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX login_failures_key ON login_failures(key, at);
 )sql";
+
+// What version 3 adds: blind pairwise jobs (two systems' answers per item; the systems are never
+// sent to annotators) and the "both bad" verdict.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'rank' CHECK (kind IN ('rank', 'pairwise'));
+ALTER TABLE jobs ADD COLUMN offer_both_bad INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN systems TEXT;
+ALTER TABLE submissions ADD COLUMN both_bad INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+// Each step brings version i to i + 1; all run in the opening transaction, so a store is either
+// upgraded whole or not at all.
+constexpr const char* kMigrations[] = {nullptr, kSchemaV2, kSchemaV3};
 
 }  // namespace
 
@@ -179,7 +192,7 @@ Result<std::unique_ptr<LabelDb>> LabelDb::Open(const std::string& path) {
         return Status::InvalidArgument(path, "not a Tenet labeling database (it has other tables)");
       }
       db.exec(kSchema);
-      db.exec(kSchemaV2);
+      for (int v = 1; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
       SQLite::Statement v(db, "INSERT INTO meta(key, value) VALUES ('schema_version', ?)");
       v.bind(1, std::to_string(kSchemaVersion));
       v.exec();
@@ -188,9 +201,11 @@ Result<std::unique_ptr<LabelDb>> LabelDb::Open(const std::string& path) {
       if (!v.executeStep()) return Status::InvalidArgument(path, "labeling database without a schema version");
       const int version = std::atoi(v.getColumn(0).getString().c_str());
       v.reset();
-      if (version == 1) {
-        db.exec(kSchemaV2);
-        db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+      if (version >= 1 && version < kSchemaVersion) {
+        for (int from = version; from < kSchemaVersion; ++from) db.exec(kMigrations[from]);
+        SQLite::Statement up(db, "UPDATE meta SET value = ? WHERE key = 'schema_version'");
+        up.bind(1, std::to_string(kSchemaVersion));
+        up.exec();
       } else if (version != kSchemaVersion) {
         return Status::InvalidArgument(path, "labeling database schema version " + std::to_string(version) +
                                                  "; this build reads version " + std::to_string(kSchemaVersion));

@@ -2,6 +2,7 @@
 #include "tenet/label/jobs.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "tenet/util/utf8.h"
@@ -97,6 +98,98 @@ Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const st
   return out;
 }
 
+Result<std::vector<ResponseItem>> ParseComparisonPairs(std::string_view text, const std::string& where) {
+  std::vector<ResponseItem> out;
+  std::set<std::string> ids;
+  size_t line_no = 0, pos = 0;
+  std::vector<std::string> systems;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return LineError(where, line_no, "not a JSON object (or not valid UTF-8)");
+    if (!j.contains("answers") || !j["answers"].is_array() || j["answers"].size() != 2) {
+      return LineError(where, line_no, "needs \"answers\" of exactly two systems (a `tenet compare` line of two systems)");
+    }
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> texts;
+    for (const json& a : j["answers"]) {
+      if (!a.is_object() || !a.contains("system") || !a["system"].is_string() || !a.contains("samples") || !a["samples"].is_array()) {
+        return LineError(where, line_no, "each answer needs \"system\" and \"samples\"");
+      }
+      names.push_back(a["system"].get<std::string>());
+      texts.emplace_back();
+      for (const json& s : a["samples"]) {
+        if (!s.is_object() || !s.contains("text") || !s["text"].is_string()) return LineError(where, line_no, "each sample needs \"text\"");
+        texts.back().push_back(s["text"].get<std::string>());
+      }
+    }
+    if (names[0] == names[1] || names[0].empty()) return LineError(where, line_no, "the two systems need two different names");
+    if (systems.empty()) systems = names;
+    if (names != systems) return LineError(where, line_no, "systems " + names[0] + ", " + names[1] + " differ from the first line's");
+    if (texts[0].size() != texts[1].size() || texts[0].empty()) {
+      return LineError(where, line_no, "the systems have " + std::to_string(texts[0].size()) + " and " + std::to_string(texts[1].size()) +
+                                           " answers; a pair needs one of each");
+    }
+    for (size_t k = 0; k < texts[0].size(); ++k) {
+      // The rest (id, messages, non-empty answers) as a responses line.
+      json r = {{"responses", {texts[0][k], texts[1][k]}}};
+      if (j.contains("id")) r["id"] = j["id"];
+      if (j.contains("messages")) r["messages"] = j["messages"];
+      auto parsed = ParseResponses(r.dump(), where + ":" + std::to_string(line_no));
+      if (!parsed.ok()) return parsed.status();
+      ResponseItem item = std::move(parsed->front());
+      if (texts[0].size() > 1) item.source_id += "#" + std::to_string(k + 1);
+      if (!ids.insert(item.source_id).second) return LineError(where, line_no, "duplicate id '" + item.source_id + "'");
+      item.line = line;
+      item.systems = names;
+      out.push_back(std::move(item));
+    }
+  }
+  if (out.empty()) return Status::InvalidArgument(Reason("bad_responses"), where + ": no questions in the file");
+  return out;
+}
+
+Result<std::vector<ResponseItem>> PairResponses(const std::vector<ResponseItem>& a, const std::string& system_a,
+                                                const std::vector<ResponseItem>& b, const std::string& system_b) {
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(Reason("bad_responses"), m); };
+  if (system_a.empty() || system_a == system_b) return bad("the two systems need two different names");
+  std::map<std::string, const ResponseItem*> by_id;
+  for (const ResponseItem& it : b) by_id[it.source_id] = &it;
+  if (a.size() != b.size()) {
+    for (const ResponseItem& it : a)
+      if (!by_id.count(it.source_id)) return bad("question '" + it.source_id + "' is answered by " + system_a + " only");
+  }
+  std::vector<ResponseItem> out;
+  for (const ResponseItem& x : a) {
+    auto it = by_id.find(x.source_id);
+    if (it == by_id.end()) return bad("question '" + x.source_id + "' is answered by " + system_a + " only");
+    const ResponseItem& y = *it->second;
+    if (x.messages != y.messages) return bad("question '" + x.source_id + "' has different prompts in the two files");
+    const size_t n = std::min(x.responses.size(), y.responses.size());
+    for (size_t k = 0; k < n; ++k) {
+      ResponseItem p;
+      p.source_id = n > 1 ? x.source_id + "#" + std::to_string(k + 1) : x.source_id;
+      p.messages = x.messages;
+      p.responses = {x.responses[k], y.responses[k]};
+      p.systems = {system_a, system_b};
+      p.line = x.line;
+      out.push_back(std::move(p));
+    }
+  }
+  if (b.size() > a.size()) {
+    std::set<std::string> in_a;
+    for (const ResponseItem& x : a) in_a.insert(x.source_id);
+    for (const ResponseItem& y : b)
+      if (!in_a.count(y.source_id)) return bad("question '" + y.source_id + "' is answered by " + system_b + " only");
+  }
+  return out;
+}
+
 Status ValidateJobSpec(const JobSpec& s) {
   auto bad = [](const std::string& m) { return Status::InvalidArgument(Reason("bad_job"), m); };
   if (s.name.empty() || s.name.size() > 100) return bad("a job name is 1-100 characters");
@@ -121,6 +214,13 @@ Status ValidateJobSpec(const JobSpec& s) {
   if (s.annotators_per_item < 1 || s.annotators_per_item > 9) return bad("annotators per item must be 1-9");
   if (s.task_time_limit_s < 10 || s.task_time_limit_s > 7 * 24 * 3600) return bad("the task time limit must be 10 s to 7 days");
   if (s.lifetime_s < 0) return bad("the job lifetime must be positive");
+  if (s.kind != "rank" && s.kind != "pairwise") return bad("a job's kind is rank or pairwise, not '" + s.kind + "'");
+  if (s.kind == "pairwise") {
+    if (s.dimensions.size() != 1) return bad("a pairwise job asks one question");
+    if (!s.allow_ties || !s.shuffle) return bad("a pairwise job allows ties and shows the answers in a random order");
+  } else if (s.offer_both_bad) {
+    return bad("\"both bad\" is a pairwise verdict");
+  }
   return Status::OK();
 }
 
@@ -147,6 +247,8 @@ Result<int64_t> ParseDuration(const std::string& text) {
 
 json ToJson(const JobSummary& j) {
   return {{"id", j.id},
+          {"kind", j.kind},
+          {"offer_both_bad", j.offer_both_bad},
           {"name", j.name},
           {"state", j.state},
           {"dimensions", j.dimensions},
@@ -165,7 +267,7 @@ json ToJson(const JobSummary& j) {
 
 Result<JobSummary> LoadJob(Sql& db, int64_t id, int64_t now, bool with_counts) {
   SQLite::Statement& q = db.Prepare("SELECT id, name, state, instructions_md, dimensions, allow_ties, annotators_per_item, "
-                          "task_time_limit_s, COALESCE(expires_at, 0), shuffle, created_at FROM jobs WHERE id = ?");
+                          "task_time_limit_s, COALESCE(expires_at, 0), shuffle, created_at, kind, offer_both_bad FROM jobs WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return Status::NotFound(Reason("job_unknown"), "no job with id " + std::to_string(id));
   JobSummary j;
@@ -180,6 +282,8 @@ Result<JobSummary> LoadJob(Sql& db, int64_t id, int64_t now, bool with_counts) {
   j.expires_at = q.getColumn(8).getInt64();
   j.shuffle = q.getColumn(9).getInt() != 0;
   j.created_at = q.getColumn(10).getInt64();
+  j.kind = q.getColumn(11).getString();
+  j.offer_both_bad = q.getColumn(12).getInt() != 0;
   if (j.expires_at && j.expires_at <= now) j.state = "ended";
   SQLite::Statement& t = db.Prepare("SELECT t.name FROM teams t JOIN job_teams jt ON jt.team_id = t.id WHERE jt.job_id = ? ORDER BY t.name");
   t.bind(1, id);
@@ -208,6 +312,14 @@ Status CheckJobAccess(Sql& db, const JobSummary& job, const User& user) {
 Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseItem>& items) {
   TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
   if (items.empty()) return Status::InvalidArgument(Reason("bad_responses"), "the job has no questions");
+  for (const ResponseItem& it : items) {
+    const bool pair = it.responses.size() == 2 && it.systems.size() == 2;
+    if ((spec.kind == "pairwise") != pair || (!pair && !it.systems.empty())) {
+      return Status::InvalidArgument(Reason("bad_responses"), "item " + it.source_id + (spec.kind == "pairwise"
+                                                                  ? ": a pairwise item has two answers, each with its system"
+                                                                  : ": only pairwise items name systems"));
+    }
+  }
   return db_.Write([&](Sql& db) -> Result<JobSummary> {
     const int64_t now = db_.Now();
     SQLite::Statement& exists = db.Prepare("SELECT 1 FROM jobs WHERE name = ?");
@@ -219,8 +331,8 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
       team_ids.push_back(id);
     }
     SQLite::Statement& ins = db.Prepare("INSERT INTO jobs(name, instructions_md, dimensions, allow_ties, annotators_per_item, "
-                              "task_time_limit_s, expires_at, shuffle, state, source_file, created_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)");
+                              "task_time_limit_s, expires_at, shuffle, state, source_file, created_at, kind, offer_both_bad) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)");
     ins.bind(1, spec.name);
     ins.bind(2, spec.instructions_md);
     ins.bind(3, json(spec.dimensions).dump());
@@ -231,6 +343,8 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
     ins.bind(8, spec.shuffle ? 1 : 0);
     ins.bind(9, spec.source_file);
     ins.bind(10, now);
+    ins.bind(11, spec.kind);
+    ins.bind(12, spec.offer_both_bad ? 1 : 0);
     ins.exec();
     const int64_t job_id = db.getLastInsertRowid();
     for (int64_t t : team_ids) {
@@ -239,8 +353,8 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
       jt.bind(2, t);
       jt.exec();
     }
-    SQLite::Statement& item = db.Prepare("INSERT INTO items(job_id, position, source_id, messages, responses, source_line, slots_free) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement& item = db.Prepare("INSERT INTO items(job_id, position, source_id, messages, responses, source_line, slots_free, systems) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     for (size_t i = 0; i < items.size(); ++i) {
       item.reset();
       item.bind(1, job_id);
@@ -250,6 +364,7 @@ Result<JobSummary> Jobs::Create(const JobSpec& spec, const std::vector<ResponseI
       item.bind(5, json(items[i].responses).dump());
       item.bind(6, items[i].line);
       item.bind(7, spec.annotators_per_item);
+      if (items[i].systems.empty()) item.bind(8); else item.bind(8, json(items[i].systems).dump());
       item.exec();
     }
     return LoadJob(db, job_id, now);

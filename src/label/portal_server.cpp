@@ -306,7 +306,8 @@ struct PortalServer::Impl {
       TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
       const Fields f(c.body);
       Submission s;
-      const json& dims = f.Required("ranks");
+      const bool pairwise = f.Has("verdict");
+      const json& dims = pairwise && !f.Has("ranks") ? json::array() : f.Required("ranks");
       http::RequireArray(dims, "ranks", 8);
       for (size_t d = 0; d < dims.size(); ++d) {
         const std::string name = "ranks[" + std::to_string(d) + "]";
@@ -317,7 +318,7 @@ struct PortalServer::Impl {
       }
       s.comment = f.String("comment", "");
       if (f.Has("time_spent_ms")) s.time_spent_ms = f.Int("time_spent_ms", 0, int64_t{365} * 24 * 3600 * 1000);
-      TENET_ASSIGN_OR_RETURN(SubmitResult r, tasks.Submit(c.user(), id, s));
+      TENET_ASSIGN_OR_RETURN(SubmitResult r, pairwise ? tasks.SubmitVerdict(c.user(), id, f.String("verdict"), s) : tasks.Submit(c.user(), id, s));
       return json{{"submission_id", r.submission_id}, {"duplicate", r.duplicate}};
     });
     Api(true, R"(/api/tasks/(\d+)/release)", Access::kSignedIn, kSmall, [this](Call& c) -> Result<json> {

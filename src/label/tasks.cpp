@@ -101,7 +101,9 @@ json ToJson(const Task& t) {
             {"name", t.job.name},
             {"instructions_md", t.job.instructions_md},
             {"dimensions", t.job.dimensions},
-            {"allow_ties", t.job.allow_ties}}},
+            {"allow_ties", t.job.allow_ties},
+            {"kind", t.job.kind},
+            {"offer_both_bad", t.job.offer_both_bad}}},
           {"item_id", t.item_id},
           {"messages", t.messages},
           {"answers", answers},
@@ -214,6 +216,15 @@ Result<std::optional<Task>> Tasks::Next(const User& user, int64_t job_id) {
 }
 
 Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Submission& s) {
+  return SubmitImpl(user, task_id, s, nullptr);
+}
+
+Result<SubmitResult> Tasks::SubmitVerdict(const User& user, int64_t task_id, const std::string& verdict, const Submission& s) {
+  if (!s.ranks.empty()) return Status::InvalidArgument(Reason("bad_verdict"), "a verdict comes without ranks");
+  return SubmitImpl(user, task_id, s, &verdict);
+}
+
+Result<SubmitResult> Tasks::SubmitImpl(const User& user, int64_t task_id, const Submission& s, const std::string* verdict) {
   if (s.comment.size() > 10000) return Status::InvalidArgument(Reason("bad_comment"), "a comment is at most 10000 bytes");
   if (!utf8::IsValid(s.comment)) return Status::InvalidArgument(Reason("bad_comment"), "the comment is not valid UTF-8");
   return db_.Write([&](Sql& db) -> Result<SubmitResult> {
@@ -235,19 +246,46 @@ Result<SubmitResult> Tasks::Submit(const User& user, int64_t task_id, const Subm
       return Status::Internal("label store", "an item would get more submissions than asked");
     }
     n.reset();
-    TENET_RETURN_IF_ERROR(ValidateRanks(s.ranks, job.dimensions.size(), answers, job.allow_ties));
+    std::vector<std::vector<int>> ranks = s.ranks;
+    bool both_bad = false;
+    if (job.kind == "pairwise") {
+      auto bad = [](const std::string& m) { return Status::InvalidArgument(Reason("bad_verdict"), m); };
+      if (verdict == nullptr) return bad("a pairwise task takes a verdict (A, B, tie or both_bad), not ranks");
+      SQLite::Statement& o = db.Prepare("SELECT answer_order FROM tasks WHERE id = ?");
+      o.bind(1, task_id);
+      o.executeStep();
+      const std::vector<int> order = json::parse(o.getColumn(0).getString()).get<std::vector<int>>();
+      o.reset();
+      if (order.size() != 2 || answers != 2) return Status::Internal("label store", "a pairwise task without two answers");
+      std::vector<int> r(2, 1);
+      if (*verdict == "A") {
+        r[static_cast<size_t>(order[1])] = 2;
+      } else if (*verdict == "B") {
+        r[static_cast<size_t>(order[0])] = 2;
+      } else if (*verdict == "both_bad") {
+        if (!job.offer_both_bad) return bad("this job does not offer \"both bad\"");
+        both_bad = true;
+      } else if (*verdict != "tie") {
+        return bad("the verdict is A, B, tie" + std::string(job.offer_both_bad ? " or both_bad" : "") + ", not '" + *verdict + "'");
+      }
+      ranks = {r};
+    } else if (verdict != nullptr) {
+      return Status::InvalidArgument(Reason("bad_verdict"), "a ranking task takes ranks, not a verdict");
+    }
+    TENET_RETURN_IF_ERROR(ValidateRanks(ranks, job.dimensions.size(), answers, job.allow_ties));
     const int64_t server_ms = (now - r.leased_at) * 1000;
     const int64_t spent = s.time_spent_ms >= 0 && s.time_spent_ms <= server_ms + 5000 ? s.time_spent_ms : server_ms;
-    SQLite::Statement& ins = db.Prepare("INSERT INTO submissions(task_id, job_id, item_id, annotator_id, ranks, comment, time_spent_ms, submitted_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement& ins = db.Prepare("INSERT INTO submissions(task_id, job_id, item_id, annotator_id, ranks, comment, time_spent_ms, submitted_at, both_bad) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     ins.bind(1, task_id);
     ins.bind(2, r.job_id);
     ins.bind(3, r.item_id);
     ins.bind(4, user.id);
-    ins.bind(5, json(s.ranks).dump());
+    ins.bind(5, json(ranks).dump());
     ins.bind(6, s.comment);
     ins.bind(7, spent);
     ins.bind(8, now);
+    ins.bind(9, both_bad ? 1 : 0);
     ins.exec();
     const int64_t submission_id = db.getLastInsertRowid();
     SQLite::Statement& t = db.Prepare("UPDATE tasks SET state = 'submitted', ended_at = ? WHERE id = ?");

@@ -308,12 +308,17 @@ TEST_F(PortalTest, AnExceptionInAHandlerIsALogged500) {
   EXPECT_EQ(admin.Get("/api/me").status, 200);
 }
 
-// Stores made by the first release (schema 1) gain the sign-in limits table when opened.
+// Stores made by the first release (schema 1) gain the sign-in limits table and the pairwise
+// columns when opened.
 TEST_F(LabelStoreTest, AVersion1StoreIsMigratedWithItsDataIntact) {
   Annotator("ana@example.com");
   MakeJob("j", 2, 2, 1);
   ASSERT_TRUE(db_->Write([&](Sql& db) -> Status {
                    db.Prepare("DROP TABLE login_failures").exec();
+                   for (const char* drop : {"ALTER TABLE jobs DROP COLUMN kind", "ALTER TABLE jobs DROP COLUMN offer_both_bad",
+                                            "ALTER TABLE items DROP COLUMN systems", "ALTER TABLE submissions DROP COLUMN both_bad"}) {
+                     db.raw().exec(drop);
+                   }
                    db.Prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").exec();
                    return Status::OK();
                  }).ok());
@@ -321,7 +326,8 @@ TEST_F(LabelStoreTest, AVersion1StoreIsMigratedWithItsDataIntact) {
   auto db = LabelDb::Open(dir_ + "/labels.db");
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   db_ = std::move(db).value();
-  EXPECT_EQ(Count("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(Count("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM jobs WHERE kind = 'rank'"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM login_failures"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM users WHERE email = 'ana@example.com'"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM items"), 2);

@@ -16,6 +16,7 @@ RunFn AddServeCommand(CLI::App& sub);
 RunFn AddTrainDpoCommand(CLI::App& sub);
 RunFn AddTrainSftCommand(CLI::App& sub);
 RunFn AddEvalDpoCommand(CLI::App& sub);
+RunFn AddCompareCommand(CLI::App& sub);
 RunFn AddMergeCommand(CLI::App& sub);
 RunFn AddLabelServeCommand(CLI::App& sub);
 RunFn AddLabelAdminLinkCommand(CLI::App& sub);
@@ -26,4 +27,5 @@ RunFn AddLabelJobResumeCommand(CLI::App& sub);
 RunFn AddLabelInviteCommand(CLI::App& sub);
 RunFn AddLabelStatusCommand(CLI::App& sub);
 RunFn AddLabelExportCommand(CLI::App& sub);
+RunFn AddLabelResultsCommand(CLI::App& sub);
 }  // namespace tenet::cli

@@ -17,6 +17,6 @@ Result<label::JobSummary> FindJob(label::LabelDb& db, const std::string& name);
 }  // namespace tenet::cli
 
 namespace tenet::cli {
-// Fail() for label errors: prints the message without its machine code ("job_exists: ...").
+// Fail() for label errors: prints the message alone ("a job named x already exists"), not the code or reason.
 int FailLabel(const Status& s, bool usage = false);
 }  // namespace tenet::cli

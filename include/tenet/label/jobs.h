@@ -22,13 +22,29 @@ struct ResponseItem {
   nlohmann::json messages;  // system + user messages (a manifest's source becomes one user message)
   std::vector<std::string> responses;
   std::string line;  // the input line as given (the manifest export repeats it)
+  // Pairwise jobs: the system that wrote each response (responses.size() == 2). Kept in the store,
+  // never sent to annotators.
+  std::vector<std::string> systems;
 };
 constexpr size_t kMaxAnswers = 26;  // shown as A..Z
 // InvalidArgument naming `where`:line for malformed JSON, missing or wrong keys, fewer than 2 or
 // more than 26 answers, empty answers, duplicate ids, or an empty file.
 Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where);
 
+// Blind pairwise items from a `tenet compare` comparison.jsonl with exactly two systems: one item
+// per question and sample index (source id "<id>" for one sample, "<id>#<k>" for several).
+// InvalidArgument naming `where`:line for malformed lines, a number of systems other than two,
+// sides with different sample counts, empty answers, duplicate ids, or no questions.
+Result<std::vector<ResponseItem>> ParseComparisonPairs(std::string_view text, const std::string& where);
+// Blind pairwise items from two responses files (ParseResponses' formats) with the same question
+// ids: response k of `a` against response k of `b`, for k below the smaller count. InvalidArgument
+// when the id sets differ (naming an id found on one side only).
+Result<std::vector<ResponseItem>> PairResponses(const std::vector<ResponseItem>& a, const std::string& system_a,
+                                                const std::vector<ResponseItem>& b, const std::string& system_b);
+
 struct JobSpec {
+  std::string kind = "rank";  // rank | pairwise (two answers, "which is better?", ties allowed, always shuffled)
+  bool offer_both_bad = false;  // pairwise: annotators may answer "both bad" (a tie, flagged)
   std::string name;
   std::string instructions_md;
   std::vector<std::string> dimensions = {"Alignment with our values"};
@@ -45,6 +61,8 @@ Status ValidateJobSpec(const JobSpec& spec);
 
 struct JobSummary {
   int64_t id = 0;
+  std::string kind = "rank";
+  bool offer_both_bad = false;
   std::string name;
   std::string state;  // active | paused | ended
   std::string instructions_md;

@@ -37,7 +37,7 @@ struct Task {
 nlohmann::json ToJson(const Task& t);
 
 struct Submission {
-  std::vector<std::vector<int>> ranks;  // [dimension][answer index] = rank, 1 = best
+  std::vector<std::vector<int>> ranks;  // [dimension][answer index] = rank, 1 = best (ranking jobs)
   std::string comment;
   int64_t time_spent_ms = -1;  // as measured by the client; -1 = not given (server time is used)
 };
@@ -59,6 +59,11 @@ class Tasks {
   Result<std::optional<Task>> Next(const User& user, int64_t job_id);
   // Conflict "not_your_task", Gone "lease_expired" / "task_closed", InvalidArgument "bad_ranking".
   Result<SubmitResult> Submit(const User& user, int64_t task_id, const Submission& s);
+  // A pairwise task's verdict: "A", "B" (the answer shown first / second is better), "tie" or
+  // "both_bad" (a tie, flagged; only where the job offers it), stored as ranks of the answers; `s`
+  // gives the comment and time (its ranks must be empty). InvalidArgument "bad_verdict" otherwise,
+  // and for a ranking task; the rest as Submit.
+  Result<SubmitResult> SubmitVerdict(const User& user, int64_t task_id, const std::string& verdict, const Submission& s);
   Status Release(const User& user, int64_t task_id);
   Status Skip(const User& user, int64_t task_id, const std::string& reason);
   // What annotators see for the job's first item (answers in file order, no lease).
@@ -73,6 +78,7 @@ class Tasks {
   Result<std::vector<QueueEntry>> Queue(const User& user);
 
  private:
+  Result<SubmitResult> SubmitImpl(const User& user, int64_t task_id, const Submission& s, const std::string* verdict);
   LabelDb& db_;
 };
 
