@@ -1,10 +1,12 @@
 // `tenet compare`: before/after answers on held-out questions, scored with implicit DPO rewards,
 // written as comparison.jsonl + summary.json + report.html (tenet/eval/comparison.h, report.h).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "tenet/cli/commands.h"
+#include "tenet/cli/label_common.h"
 #include "tenet/data/completion_encoder.h"
 #include "tenet/data/jsonl.h"
 #include "tenet/data/questions.h"
@@ -21,7 +23,7 @@ namespace {
 using json = nlohmann::json;
 
 struct CompareArgs {
-  std::string model, before, run, questions, system, out, tokenizer;
+  std::string model, before, run, questions, system, out, tokenizer, labels, job;
   std::vector<std::string> adapters, afters;  // [NAME=]DIR
   std::vector<std::string> stop;
   int32_t samples = 1, max_new_tokens = 256, slots = 16;
@@ -46,9 +48,72 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
+// The human verdict of pairwise job `job` in `labels_db`, in the report's terms; its systems must
+// be among the comparison's.
+Result<json> HumanVerdict(const std::string& labels_db, const std::string& job, const json& summary) {
+  TENET_ASSIGN_OR_RETURN(auto db, OpenExistingLabelDb(labels_db));
+  Result<label::PairwiseJobVotes> votes = label::LoadPairwiseVotes(*db, job);
+  if (!votes.ok()) return Status::InvalidArgument(labels_db, votes.status().message());
+  std::vector<std::string> known;
+  for (const json& s : summary.value("systems", json::array())) known.push_back(s.value("name", ""));
+  for (const std::string& s : votes->systems) {
+    if (std::find(known.begin(), known.end(), s) == known.end()) {
+      return Status::InvalidArgument("--job " + job, "compares system '" + s + "', which this comparison does not have");
+    }
+  }
+  TENET_ASSIGN_OR_RETURN(json r, eval::SummarizePairwise(votes->systems, ToEvalVotes(*votes)));
+  const std::string before = votes->systems[0], after = votes->systems[1];
+  return json{{"job", job},
+              {"systems", votes->systems},
+              {"wins", {{after, r["wins"][after]}}},
+              {"losses", {{after, r["wins"][before]}}},
+              {"ties", r["ties"]},
+              {"both_bad", r["both_bad"]},
+              {"win_rate", r["win_rate"]["estimate"]},
+              {"low", r["win_rate"]["low"]},
+              {"high", r["win_rate"]["high"]},
+              {"p_value", r["p_value"]},
+              {"votes", r["votes"]},
+              {"by_question", r["by_question"]},
+              {"position_bias", r["position_bias"]}};
+}
+
+std::vector<json> RunMetrics(const json& summary) {
+  std::vector<json> metrics;
+  if (!summary.contains("run") || !summary["run"].is_string()) return metrics;
+  const std::string path = JoinPath(summary["run"].get<std::string>(), "metrics.jsonl");
+  if (!FileExists(path)) return metrics;
+  Status s = ForEachJsonlObject(path, [&](const json& r, const std::string&, int64_t) {
+    metrics.push_back(r);
+    return Status::OK();
+  });
+  if (!s.ok()) metrics.clear();
+  return metrics;
+}
+
+// --labels/--job without models: the report of an existing comparison gains the human verdict.
+Status AddVerdict(const CompareArgs& a) {
+  const std::string jsonl = JoinPath(a.out, "comparison.jsonl"), summary_path = JoinPath(a.out, "summary.json");
+  TENET_ASSIGN_OR_RETURN(json summary, ReadJsonFile(summary_path));
+  std::vector<json> questions;
+  TENET_RETURN_IF_ERROR(ForEachJsonlObject(jsonl, [&](const json& r, const std::string&, int64_t) {
+    questions.push_back(r);
+    return Status::OK();
+  }));
+  TENET_ASSIGN_OR_RETURN(summary["human"], HumanVerdict(a.labels, a.job, summary));
+  TENET_RETURN_IF_ERROR(WriteFileAtomic(summary_path, summary.dump(2, ' ', false, json::error_handler_t::replace) + "\n"));
+  const std::string report = JoinPath(a.out, "report.html");
+  TENET_RETURN_IF_ERROR(WriteFileAtomic(report, eval::RenderComparisonReport(summary, questions, RunMetrics(summary))));
+  std::cout << json{{"human", summary["human"]}, {"report", report}}.dump(2) << "\n";
+  return Status::OK();
+}
+
 Status Run(CompareArgs a) {
+  if (a.labels.empty() != a.job.empty()) return Status::InvalidArgument("--labels", "goes with --job (a pairwise job)");
+  if (!a.labels.empty() && a.model.empty() && a.before.empty()) return AddVerdict(a);
   // What is compared: base vs base+adapter(s), or model folders.
   const bool adapter_form = !a.model.empty();
+  if (a.questions.empty()) return Status::InvalidArgument("--questions", "is required (held-out questions)");
   if (adapter_form == !a.before.empty()) {
     return Status::InvalidArgument("tenet compare", "give --model (with --adapter or --run) or --before with --after");
   }
@@ -129,6 +194,9 @@ Status Run(CompareArgs a) {
   TENET_ASSIGN_OR_RETURN(eval::Comparison c, eval::RunComparison(systems, questions, *encoder, o));
   std::cerr << "\n";
   if (!a.run.empty()) c.summary["run"] = a.run;
+  if (!a.labels.empty()) {
+    TENET_ASSIGN_OR_RETURN(c.summary["human"], HumanVerdict(a.labels, a.job, c.summary));
+  }
 
   std::string lines;
   for (const json& q : c.questions) lines += q.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -151,7 +219,10 @@ RunFn AddCompareCommand(CLI::App& sub) {
   sub.add_option("--before", a->before, "Model folder of the 'before' system (with --after)");
   sub.add_option("--after", a->afters, "[NAME=]DIR: a model folder to compare with --before (repeatable)");
   sub.add_option("--run", a->run, "Training run folder: its adapter (when no --adapter is given), beta, and training curves for the report");
-  sub.add_option("--questions", a->questions, "Held-out questions: text (one per line) or JSONL {id, question|messages}")->required();
+  sub.add_option("--questions", a->questions, "Held-out questions: text (one per line) or JSONL {id, question|messages}");
+  sub.add_option("--labels", a->labels, "Labeling database with a blind pairwise job of this comparison (with --job): the report gains the human verdict; "
+                                        "without --model/--before, the report in --out is redone with it");
+  sub.add_option("--job", a->job, "The pairwise job in --labels (tenet label job create --pairwise OUT/comparison.jsonl)");
   sub.add_option("--system", a->system, "File whose content is the system message (brand and values)");
   sub.add_option("--out", a->out, "Folder to write comparison.jsonl, summary.json and report.html into")->required();
   sub.add_option("--samples", a->samples, "Answers per question and system")->check(CLI::Range(1, 64))->capture_default_str();
@@ -178,7 +249,9 @@ RunFn AddCompareCommand(CLI::App& sub) {
 Examples:
   tenet compare --model base/ --run runs/dpo1 --questions holdout.txt --system values.md --seed 3 --out reports/bank-v1/
   tenet compare --model base/ --adapter v1=runs/dpo1/adapter --adapter v2=runs/dpo2/adapter --questions holdout.txt --out reports/v1-v2/
-  tenet compare --before base/ --after merged/ --questions holdout.txt --system values.md --out reports/bank-v1/)");
+  tenet compare --before base/ --after merged/ --questions holdout.txt --system values.md --out reports/bank-v1/
+  tenet label job create --db labels.db --name bank-v1-ab --pairwise reports/bank-v1/comparison.jsonl --instructions ab.md
+  tenet compare --out reports/bank-v1/ --labels labels.db --job bank-v1-ab      # the report gains the human verdict)");
   return [a]() {
     Status s = Run(*a);
     return s.ok() ? kExitOk : Fail(s);

@@ -20,10 +20,6 @@ std::string Num(double v, int digits = 3) {
   return buf;
 }
 
-eval::PairwiseVote ToVote(const label::PairwiseVoteRow& r) {
-  return {r.question, r.annotator, r.shown_a, r.shown_b, r.winner, r.both_bad};
-}
-
 void Print(const json& r) {
   const std::string a = r["systems"][0], b = r["systems"][1];
   const json& w = r["win_rate"];
@@ -72,8 +68,7 @@ RunFn AddLabelResultsCommand(CLI::App& sub) {
     for (const std::string& name : a->jobs) {
       auto votes = label::LoadPairwiseVotes(**db, name);
       if (!votes.ok()) return FailLabel(votes.status());
-      std::vector<eval::PairwiseVote> v;
-      for (const auto& row : votes->votes) v.push_back(ToVote(row));
+      const std::vector<eval::PairwiseVote> v = ToEvalVotes(*votes);
       all.insert(all.end(), v.begin(), v.end());
       systems.insert(votes->systems.begin(), votes->systems.end());
       auto r = eval::SummarizePairwise(votes->systems, v);

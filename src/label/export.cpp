@@ -163,7 +163,9 @@ Result<ExportResult> Export(const JobAnnotations& a, const ExportOptions& o) {
       continue;
     }
     Ranking c = BordaConsolidate(r).ranks;
-    if (o.skip_ties && HasTie(c)) {
+    // A pairwise item whose votes balance out (or are ties, "both bad" included) prefers neither
+    // answer: it makes no pair, whatever the options say.
+    if ((o.skip_ties || a.job.kind == "pairwise") && HasTie(c)) {
       ++ties;
       continue;
     }

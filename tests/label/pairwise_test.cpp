@@ -8,6 +8,7 @@
 
 #include "label_fixture.h"
 #include "tenet/label/annotations.h"
+#include "tenet/label/export.h"
 #include "tenet/label/pairwise.h"
 #include "tenet/label/report.h"
 #include "tenet/label/tasks.h"
@@ -93,6 +94,18 @@ TEST_F(PairwiseTest, VerdictsAreStoredAsTheAnnotatorSawThemAndUnblinded) {
     EXPECT_EQ(v.comment.rfind("because ", 0), 0u);
   }
   EXPECT_EQ(both_bad, 1);
+  // As DPO pairs: the two decided items, the winner's answer chosen; the "both bad" tie left out.
+  auto ann = LoadJobAnnotations(*db_, job.id);
+  ASSERT_TRUE(ann.ok()) << ann.status().ToString();
+  auto exported = Export(*ann, ExportOptions{});
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  const auto pairs = tenet::testing::ParseJsonLines(exported->files.at("train.jsonl"));
+  ASSERT_EQ(pairs.size(), 2u);
+  for (const json& p : pairs) {
+    const std::string q = p["prompt"].back()["content"].get<std::string>().substr(2);
+    const std::string chosen = p["chosen"][0]["content"];
+    EXPECT_EQ(chosen.rfind(winners[q] == "sysAlpha" ? "alpha" : "beta", 0), 0u) << p.dump();
+  }
   // A ranking job takes no verdict, and reports no pairwise votes.
   MakeJob("ranked", 1, 2, 1);
   EXPECT_EQ(LoadPairwiseVotes(*db_, "ranked").status().reason(), "not_pairwise");
@@ -151,6 +164,53 @@ TEST_F(PairwiseTest, HostileComparisonFilesAreOneClearError) {
   ASSERT_EQ(paired->size(), 2u);
   EXPECT_EQ((*paired)[1].source_id, "q1#2");
   EXPECT_EQ((*paired)[1].systems, (std::vector<std::string>{"A", "B"}));
+}
+
+// The CLI over a judged job: `tenet label results` and the report of `tenet compare --labels`.
+TEST_F(PairwiseTest, TheVerdictReachesResultsAndTheComparisonReport) {
+  const std::string text = ComparisonLine("q1", "alpha one", "beta one") + ComparisonLine("q2", "alpha two", "beta two");
+  JobSummary job = MakePairwiseJob("ab", text, /*both_bad=*/false, 1);
+  User ana = Annotator("ana@x.org");
+  Tasks tasks(*db_);
+  for (int k = 0; k < 2; ++k) {
+    auto t = tasks.Next(ana, job.id);
+    ASSERT_TRUE(t.ok() && t->has_value());
+    // sysBeta wins both, whichever side it was shown on.
+    const bool beta_is_a = (**t).responses[static_cast<size_t>((**t).order[0])].rfind("beta", 0) == 0;
+    ASSERT_TRUE(tasks.SubmitVerdict(ana, (**t).id, beta_is_a ? "A" : "B", {{}, "", 5}).ok());
+  }
+  db_.reset();  // the CLI opens the store itself
+  auto r = tenet::testing::RunCommand(tenet::testing::TenetCommand("label results --db " + dir_ + "/labels.db --job ab --json"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json results = json::parse(r.out)["jobs"][0];
+  EXPECT_EQ(results["wins"]["sysBeta"], 2);
+  EXPECT_EQ(results["wins"]["sysAlpha"], 0);
+  EXPECT_DOUBLE_EQ(results["p_value"].get<double>(), 0.5);  // 2 of 2 decisive: 2 x 0.5^2
+  auto text_out = tenet::testing::RunCommand(tenet::testing::TenetCommand("label results --db " + dir_ + "/labels.db --job ab"));
+  EXPECT_NE(text_out.out.find("sysBeta vs sysAlpha: 2 wins, 0 ties, 0 losses"), std::string::npos) << text_out.out;
+
+  // A comparison of those two systems gains the verdict in its summary and report.
+  const std::string out = dir_ + "/report";
+  ASSERT_TRUE(MakeDirs(out).ok());
+  ASSERT_TRUE(WriteFileAtomic(out + "/comparison.jsonl", text).ok());
+  const json summary = {{"tool", "tenet compare"}, {"questions", 2}, {"reference", "sysAlpha"},
+                        {"systems", {{{"name", "sysAlpha"}}, {{"name", "sysBeta"}}}}, {"human", nullptr}};
+  ASSERT_TRUE(WriteFileAtomic(out + "/summary.json", summary.dump()).ok());
+  auto c = tenet::testing::RunCommand(tenet::testing::TenetCommand("compare --out " + out + " --labels " + dir_ + "/labels.db --job ab"));
+  ASSERT_EQ(c.exit_code, 0) << c.out;
+  const json updated = json::parse(*ReadFile(out + "/summary.json"));
+  EXPECT_EQ(updated["human"]["job"], "ab");
+  EXPECT_EQ(updated["human"]["wins"]["sysBeta"], 2);
+  EXPECT_DOUBLE_EQ(updated["human"]["win_rate"].get<double>(), 1.0);
+  const std::string html = *ReadFile(out + "/report.html");
+  EXPECT_NE(html.find("ab"), std::string::npos);
+  EXPECT_EQ(html.find("Not evaluated"), std::string::npos) << "the human verdict is shown";
+  // A job over other systems is refused by name.
+  const json other = {{"systems", {{{"name", "before"}}, {{"name", "after"}}}}};
+  ASSERT_TRUE(WriteFileAtomic(out + "/summary.json", other.dump()).ok());
+  auto bad = tenet::testing::RunCommand(tenet::testing::TenetCommand("compare --out " + out + " --labels " + dir_ + "/labels.db --job ab 2>&1"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("sysAlpha"), std::string::npos) << bad.out;
 }
 
 // A store written by the previous release: three submissions of a ranking job by two annotators.

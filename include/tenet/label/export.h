@@ -34,7 +34,8 @@ struct ExportResult {
 //   all-pairs    every pair of answers with different consolidated ranks (InstructGPT)
 //   best-vs-rest a top answer vs every answer ranked below it
 // Items without submissions are left out. Items go to train or test as a whole, by a seeded hash
-// of the prompt, so no prompt is in both.
+// of the prompt, so no prompt is in both. Pairwise jobs export the same way: the answer the
+// annotators preferred (by majority) is chosen; items without a preference are skipped as ties.
 Result<ExportResult> Export(const JobAnnotations& a, const ExportOptions& o);
 
 }  // namespace tenet::label
