@@ -13,12 +13,21 @@
 // Submit sends ranks[d][i] = rank of the answer whose `index` is i (not its screen position),
 // competition style with ties (1, 1, 3). Answers, questions, instructions and job names are
 // untrusted: text goes in through textContent, instructions through markdown.js.
+//
+// Jobs of kind "pairwise" get the blind A/B view instead (pairwise.js draws it): two answers
+// labelled A and B, verdict buttons, and the keys
+//   a / b / t / x   A is better / B is better / tie / both bad (x only where the job offers it;
+//                   not while typing in a text box)
+//   Enter           submit once a verdict is chosen (in the "Why?" box: Ctrl/Cmd+Enter)
+// Submit sends {verdict: "A" | "B" | "tie" | "both_bad", comment, time_spent_ms}; skip, give
+// back, next and "all done" are the same as for rankings.
 
 import { ApiError, get, me, post, signOut } from './api.js';
 import { formatTime, h, letter, replaceChildren, showMessage } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { Ranking } from './ranking.js';
 import { beginDrag } from './drag.js';
+import { PairwiseView } from './pairwise.js';
 
 const previewMatch = /^\/admin\/jobs\/(\d+)\/preview\/?$/.exec(location.pathname);
 const taskMatch = /^\/task\/(\d+)\/?$/.exec(location.pathname);
@@ -129,6 +138,10 @@ function renderDone() {
 
 function renderTask(task) {
   stopLeaseTimer();
+  if (task.job && task.job.kind === 'pairwise') {
+    renderPairwiseTask(task);
+    return;
+  }
   const answers = task.answers || [];
   const dimensions = task.job.dimensions && task.job.dimensions.length
     ? task.job.dimensions : ['Ranking'];
@@ -159,6 +172,74 @@ function renderTask(task) {
   if (heading) heading.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }
+
+function renderPairwiseTask(task) {
+  const pair = new PairwiseView(task, { onChoose: onVerdictChosen });
+  current = {
+    task,
+    pair,
+    rankings: [],
+    dimensionNames: [pair.question],
+    views: [],
+    shownAt: performance.now(),
+  };
+  document.title = `${task.job.name} — Tenet labeling`;
+  const submitArea = renderSubmitArea(false);
+  const main = h('div', { class: 'task-main' },
+    renderQuestion(task.messages || []),
+    pair.renderAnswers(),
+    pair.renderChoice(current.comment),
+    submitArea);
+  replaceChildren(root, renderTaskBar(task),
+    h('div', { class: 'task-layout' }, renderInstructions(task.job), main));
+  pair.update();
+  updateSubmitState();
+  startLeaseTimer();
+  const heading = document.getElementById('task-heading');
+  if (heading) heading.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+function onVerdictChosen(verdict) {
+  if (!current || !current.pair) return;
+  updateSubmitState();
+  announce(`Chosen: ${current.pair.labelOf(verdict)}.${preview ? '' : ' Press Enter to submit.'}`);
+}
+
+/** The verdict keys and Enter of the pairwise view (the ranking view handles its own keys). */
+function onPairwiseKeydown(event) {
+  if (!current || !current.pair || event.defaultPrevented || event.isComposing) return;
+  if (document.querySelector('dialog[open]')) return;
+  const target = event.target instanceof Element ? event.target : null;
+  const typing = Boolean(target && (target.isContentEditable ||
+    target.closest('textarea, input, select, [contenteditable]')));
+  if (event.key === 'Enter') {
+    if (event.altKey || event.shiftKey) return;
+    const withModifier = event.ctrlKey || event.metaKey;
+    if (typing) {
+      if (!withModifier || target !== current.comment) return;
+    } else if (!withModifier && target && target.closest('button, a, summary, [role="button"]')) {
+      // Enter activates the focused control, except on the verdict already chosen, where
+      // choosing again would do nothing: there it submits.
+      const button = target.closest('.verdict-button');
+      if (!button || button.getAttribute('aria-pressed') !== 'true') return;
+    }
+    event.preventDefault();
+    if (event.repeat) return;
+    if (preview) announce('Submitting is off in the preview.');
+    else if (allComplete()) submit();
+    else announce('Not submitted: choose which answer is better first.');
+    return;
+  }
+  if (typing || event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
+  const option = current.pair.optionForKey(event.key);
+  if (!option || busy) return;
+  event.preventDefault();
+  current.pair.choose(option.value);
+  onVerdictChosen(option.value);
+}
+
+document.addEventListener('keydown', onPairwiseKeydown);
 
 function renderInstructions(job) {
   const storageKey = `tenet.instructions.closed.${job.id}`;
@@ -207,7 +288,8 @@ function renderTaskBar(task) {
     lease);
   if (preview) {
     bar.append(h('p', { class: 'notice info' },
-      'This is the task page as annotators see it. You can try the ranking; nothing is submitted.'));
+      'This is the task page as annotators see it. You can try the ' +
+      `${task.job.kind === 'pairwise' ? 'choice' : 'ranking'}; nothing is submitted.`));
   }
   return bar;
 }
@@ -397,11 +479,32 @@ function updateDimension(d) {
 }
 
 function allComplete() {
+  if (current && current.pair) return current.pair.verdict !== null;
   return current && current.rankings.every((r) => r.complete);
+}
+
+/** What the annotator submits on this page: "ranking", or "choice" for pairwise tasks. */
+function workNoun() {
+  return current && current.pair ? 'choice' : 'ranking';
+}
+
+function submitLabel() {
+  return `Submit ${workNoun()}${preview ? ' (off in preview)' : ''}`;
 }
 
 function updateSubmitState() {
   if (!current || !current.submit) return;
+  if (current.pair) {
+    const verdict = current.pair.verdict;
+    current.submit.disabled = busy || preview || verdict === null;
+    if (preview) current.submitHint.textContent = 'Submitting is off in the preview.';
+    else if (verdict === null) current.submitHint.textContent = 'Choose which answer is better first.';
+    else {
+      replaceChildren(current.submitHint, 'Your choice: ',
+        h('strong', { text: current.pair.labelOf(verdict) }), '. Ready to submit.');
+    }
+    return;
+  }
   const missing = current.rankings
     .map((r, d) => (r.complete ? null : current.dimensionNames[d]))
     .filter((x) => x !== null);
@@ -552,19 +655,24 @@ function startDrag(event, d, index) {
 // ---------------------------------------------------------------------------------------------
 // Submit, give back, skip
 
-function renderSubmitArea() {
+/** The comment box and the sticky submit bar; pairwise tasks place the box themselves. */
+function renderSubmitArea(withCommentPanel = true) {
   const comment = h('textarea', { id: 'comment', rows: '3', maxlength: '5000' });
   const hint = h('p', { class: 'submit-hint', id: 'submit-hint' });
   const message = h('p', { class: 'message', id: 'submit-message', role: 'alert', hidden: true });
   const submitButton = h('button', {
     type: 'button', class: 'primary', id: 'submit', 'aria-describedby': 'submit-hint',
-  }, preview ? 'Submit ranking (off in preview)' : 'Submit ranking');
+  }, submitLabel());
   submitButton.addEventListener('click', submit);
   current.submit = submitButton;
   current.submitHint = hint;
   current.comment = comment;
   current.message = message;
   comment.setAttribute('aria-describedby', 'comment-hint');
+  const submitArea = h('section', { class: 'submit-area', 'aria-label': 'Submit' },
+    message,
+    h('div', { class: 'submit-row' }, hint, submitButton));
+  if (!withCommentPanel) return submitArea;
   return [
     h('section', { class: 'panel comment-area', 'aria-label': 'Comment' },
       h('div', { class: 'field' },
@@ -572,17 +680,15 @@ function renderSubmitArea() {
         h('p', { class: 'field-hint', id: 'comment-hint' },
           'Anything the team lead should know about this item, e.g. why two answers are close.'),
         comment)),
-    h('section', { class: 'submit-area', 'aria-label': 'Submit' },
-      message,
-      h('div', { class: 'submit-row' }, hint, submitButton)),
+    submitArea,
   ];
 }
 
 function stateAfterError(err) {
   if (err.code === 'lease_expired' || err.code === 'not_your_task' || err.code === 'task_closed') {
     const text = err.code === 'lease_expired'
-      ? 'Your time for this item ran out, so it went back to the pool and your ranking was not saved.'
-      : 'This item is no longer assigned to you, so your ranking was not saved.';
+      ? `Your time for this item ran out, so it went back to the pool and your ${workNoun()} was not saved.`
+      : `This item is no longer assigned to you, so your ${workNoun()} was not saved.`;
     stopLeaseTimer();
     replaceChildren(current.message, text, ' ',
       h('button', { type: 'button', class: 'link-button', onclick: loadNext }, 'Get the next item'));
@@ -595,18 +701,20 @@ function stateAfterError(err) {
 async function submit() {
   if (!current || busy || preview || !allComplete()) return;
   const task = current.task;
-  let ranks;
-  try {
-    ranks = current.rankings.map((r) => r.ranksByIndex());
-  } catch (err) {
-    showMessage(current.message, `Cannot submit: ${err.message}`, 'error');
-    return;
+  const noun = workNoun();
+  const body = {};
+  if (current.pair) {
+    body.verdict = current.pair.verdict;
+  } else {
+    try {
+      body.ranks = current.rankings.map((r) => r.ranksByIndex());
+    } catch (err) {
+      showMessage(current.message, `Cannot submit: ${err.message}`, 'error');
+      return;
+    }
   }
-  const body = {
-    ranks,
-    comment: current.comment.value.trim(),
-    time_spent_ms: Math.max(0, Math.round(performance.now() - current.shownAt)),
-  };
+  body.comment = current.comment.value.trim();
+  body.time_spent_ms = Math.max(0, Math.round(performance.now() - current.shownAt));
   setBusy(true, 'Submitting…');
   try {
     await post(`/api/tasks/${task.id}/submit`, body);
@@ -616,8 +724,8 @@ async function submit() {
     return;
   }
   setBusy(false);
-  announce('Ranking submitted. Loading the next item.');
-  flash('Thank you, your ranking was saved.', 'ok');
+  announce(`${noun === 'choice' ? 'Choice' : 'Ranking'} submitted. Loading the next item.`);
+  flash(`Thank you, your ${noun} was saved.`, 'ok');
   await loadNext();
 }
 
@@ -638,8 +746,11 @@ function setBusy(value, label) {
     if (button) button.disabled = value;
   }
   if (current.submit) {
-    current.submit.textContent = value && label ? label : 'Submit ranking';
+    current.submit.textContent = value && label ? label : submitLabel();
     current.submit.setAttribute('aria-busy', String(value));
+  }
+  if (current.pair) {
+    for (const button of current.pair.buttons.values()) button.disabled = value;
   }
   updateSubmitState();
 }

@@ -78,7 +78,7 @@ RunFn AddLabelJobCreateCommand(CLI::App& sub) {
     } else if (a->both_bad) {
       return Fail(Status::InvalidArgument("--offer-both-bad", "goes with --pairwise"), true);
     }
-    spec.allow_ties = a->allow_ties;
+    spec.allow_ties = spec.allow_ties || a->allow_ties;
     spec.annotators_per_item = a->annotators;
     spec.shuffle = !a->no_shuffle;
     spec.teams = a->teams;
