@@ -164,10 +164,12 @@ struct Job {
       json legacy_top = json::object();
       for (const auto& t : e.top_logprobs) {
         const std::string s = TokenText(t.token);
-        top.push_back({{"token", s}, {"logprob", t.logprob}, {"bytes", Bytes(s)}});
+        top.push_back({{"token", s}, {"logprob", t.logprob}, {"bytes", Bytes(TokenBytes(*backend->tokenizer, t.token))}});
         legacy_top[s] = t.logprob;
       }
-      json entry = {{"token", tok}, {"logprob", e.logprob}, {"bytes", Bytes(tok)}, {"top_logprobs", top}};
+      // "token" is the text (a token inside a UTF-8 character shows as U+FFFD); "bytes" are the
+      // token's own bytes, so a client can join them into the exact text.
+      json entry = {{"token", tok}, {"logprob", e.logprob}, {"bytes", Bytes(TokenBytes(*backend->tokenizer, e.token))}, {"top_logprobs", top}};
       c.chat_logprobs.push_back(entry);
       c.pending_logprobs.push_back(entry);
       c.legacy_logprobs["tokens"].push_back(tok);

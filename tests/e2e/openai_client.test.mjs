@@ -134,6 +134,8 @@ describe('openai client against tenet serve', () => {
     const content = r.choices[0].logprobs.content;
     assert.equal(content.length, r.usage.completion_tokens);
     assert.equal(content.map((t) => t.token).join(''), r.choices[0].message.content);
+    // The bytes of every token, joined, are the text exactly (also across a split UTF-8 character).
+    assert.equal(Buffer.from(content.flatMap((t) => t.bytes)).toString('utf8'), r.choices[0].message.content);
     for (const t of content) {
       assert.ok(t.logprob <= 0);
       assert.ok(Array.isArray(t.bytes));
