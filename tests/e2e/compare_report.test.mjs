@@ -1,4 +1,4 @@
-// `tenet compare`'s report.html in headless Chromium (playwright-core, as the portal's test):
+// `tenet compare`'s report.html in headless Chromium (playwright-core, through harness.mjs):
 // the summary, one table row per question, the reward histogram and the training curves as SVG
 // with their data points, hostile model text shown as text (no script runs, no element is made
 // from it), and no request leaves the page. Screenshots go to TENET_ARTIFACTS.
@@ -7,24 +7,13 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { TENET_BIN, execFileAsync, launchBrowser, repoRoot, screenshot } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
-const requireFromNode = createRequire(path.join(repoRoot, 'tests', 'node', 'package.json'));
-const { chromium } = requireFromNode('playwright-core');
-const execFileAsync = promisify(execFile);
-
-const TENET_BIN = process.env.TENET_BIN || path.join(repoRoot, 'build', 'tenet');
 const TOKENIZER = path.join(repoRoot, 'tests', 'node', 'node_modules', '@lenml', 'tokenizer-llama3', 'models');
-const ARTIFACTS = process.env.TENET_ARTIFACTS || path.join(os.tmpdir(), 'tenet-e2e-artifacts');
-const CHROMIUM = process.env.TENET_CHROMIUM || '/usr/bin/chromium';
 
 let work, browser;
 const HOSTILE_Q = 'Is this <script>window.pwned = 1</script> safe?';
@@ -60,7 +49,7 @@ before(async () => {
   await execFileAsync(TENET_BIN, ['compare', '--model', model, '--run', run, '--questions', path.join(work, 'q.jsonl'),
     '--system', path.join(work, 'values.md'), '--samples', '2', '--max-new-tokens', '24', '--seed', '3', '--threads', '2',
     '--out', path.join(work, 'report')]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless'] });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -107,10 +96,9 @@ test('the report shows the summary, the answers side by side and the plots; mode
   assert.match(body, /loss/);
   assert.match(body, /margins/);
 
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, 'compare-report.png'), fullPage: true });
+  await screenshot(page, 'compare-report.png');
   await page.emulateMedia({ media: 'print' });
-  await page.screenshot({ path: path.join(ARTIFACTS, 'compare-report-print.png'), fullPage: true });
+  await screenshot(page, 'compare-report-print.png');
   assert.deepEqual(requests, [], 'the report fetches nothing');
   await page.close();
 });

@@ -13,23 +13,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
-const requireFromNode = createRequire(path.join(repoRoot, 'tests', 'node', 'package.json'));
-const { chromium } = requireFromNode('playwright-core');
-const execFileAsync = promisify(execFile);
-
-const TENET_BIN = process.env.TENET_BIN || path.join(repoRoot, 'build', 'tenet');
-const ARTIFACTS = process.env.TENET_ARTIFACTS || path.join(os.tmpdir(), 'tenet-e2e-artifacts');
-const CHROMIUM = process.env.TENET_CHROMIUM || '/usr/bin/chromium';
+import {
+  closePortal, inviteToNewTeam, newPage, openPortal, portalState, readJsonl, screenshot, tenet, waitForAnswers,
+} from './harness.mjs';
 
 // ---- Fixture: three questions, two systems. System names are distinctive so that finding
 // them in a response means the blinding leaked; every answer text is unique, so the texts the
@@ -75,105 +64,9 @@ const INSTRUCTIONS = [
   '',
 ].join('\n');
 
-const state = {
-  dir: null,
-  db: null,
-  server: null,
-  serverLog: '',
-  origin: null,
-  signinLink: null,
-  browser: null,
-  admin: null,
-  problems: [], // uncaught page errors, CSP violations and alert dialogs, from every page
-};
-
-async function tenet(...args) {
-  try {
-    return await execFileAsync(TENET_BIN, args, { encoding: 'utf8', timeout: 60_000 });
-  } catch (err) {
-    throw new Error(`tenet ${args.join(' ')} failed (exit ${err.code}):\n${err.stdout || ''}${err.stderr || ''}`);
-  }
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const server = spawn(TENET_BIN, ['label', 'serve', '--db', state.db, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    state.server = server;
-    let stdout = '';
-    const timer = setTimeout(() => {
-      reject(new Error(`tenet label serve did not print its address in 30 s.\nstdout:\n${stdout}\nstderr:\n${state.serverLog}`));
-    }, 30_000);
-    const check = () => {
-      const listening = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      const signin = /admin sign-in link \(one-time\): (http:\/\/\S+\/signin\/\S+)/.exec(stdout);
-      if (listening && signin) {
-        clearTimeout(timer);
-        state.origin = listening[1];
-        state.signinLink = signin[1];
-        resolve();
-      }
-    };
-    server.stdout.setEncoding('utf8');
-    server.stderr.setEncoding('utf8');
-    server.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      check();
-    });
-    server.stderr.on('data', (chunk) => {
-      state.serverLog += chunk;
-    });
-    server.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`tenet label serve exited early (${code ?? signal}).\nstdout:\n${stdout}\nstderr:\n${state.serverLog}`));
-    });
-    server.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-function stopServer() {
-  const server = state.server;
-  state.server = null;
-  if (!server || server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => server.kill('SIGKILL'), 5000);
-    server.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    server.kill('SIGTERM');
-  });
-}
-
-process.on('exit', () => {
-  if (state.server && state.server.exitCode === null) state.server.kill('SIGKILL');
-});
-
-async function newPage(viewport = { width: 1280, height: 1100 }) {
-  const context = await state.browser.newContext({ viewport, locale: 'en-GB' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => state.problems.push(`${page.url()}: uncaught ${err.message}`));
-  page.on('dialog', (dialog) => {
-    state.problems.push(`${page.url()}: a ${dialog.type()} dialog opened: ${dialog.message()}`);
-    dialog.dismiss().catch(() => {});
-  });
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (msg.type() === 'error' && /Content[- ]Security[- ]Policy|Refused to/i.test(text)) {
-      state.problems.push(`${page.url()}: ${text}`);
-    }
-  });
-  return { context, page };
-}
-
-async function screenshot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
-}
+const state = portalState(); // its problems also hold every alert or other dialog a page opened
+const PAGE = { viewport: { width: 1280, height: 1100 }, dialogs: true }; // newPage's options
+const NARROW_PAGE = { ...PAGE, viewport: { width: 400, height: 900 } };
 
 /** The two answers on screen: [{letter, text, system, question}] in display order (A, B). */
 async function readPair(page) {
@@ -193,14 +86,8 @@ async function readPair(page) {
   });
 }
 
-async function waitForPair(page, previousTexts = null) {
-  await page.locator('.pair > .pair-answer').first().waitFor();
-  if (previousTexts) {
-    await page.waitForFunction((old) => {
-      const first = document.querySelector('.pair > .pair-answer .answer-text');
-      return first && !old.includes(first.textContent);
-    }, previousTexts);
-  }
+function waitForPair(page, previousTexts = null) {
+  return waitForAnswers(page, '.pair > .pair-answer', previousTexts);
 }
 
 async function pressed(page) {
@@ -232,23 +119,10 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
     // The command as the docs give it (a pairwise job allows ties by itself).
     await tenet('label', 'job', 'create', '--db', state.db, '--name', 'ab', '--pairwise', comparison,
       '--instructions', instructions, '--annotators-per-item', '2', '--offer-both-bad');
-    await startServer();
-    state.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless'] });
-    state.admin = await newPage();
-    await state.admin.page.goto(state.signinLink);
-    await state.admin.page.waitForURL((url) => url.pathname === '/admin');
+    await openPortal(state, PAGE);
   });
 
-  after(async () => {
-    try {
-      if (state.browser) await state.browser.close();
-    } finally {
-      await stopServer();
-      if (state.serverLog.trim()) fs.mkdirSync(ARTIFACTS, { recursive: true });
-      if (state.serverLog.trim()) fs.writeFileSync(path.join(ARTIFACTS, 'label-serve-pairwise.stderr.txt'), state.serverLog);
-      if (state.dir && !process.env.TENET_E2E_KEEP) fs.rmSync(state.dir, { recursive: true, force: true });
-    }
-  });
+  after(() => closePortal(state, 'label-serve-pairwise.stderr.txt'));
 
   test('admin preview of a pairwise job: A/B view, stacked on a narrow screen, no submit', async () => {
     const { page } = state.admin;
@@ -257,7 +131,7 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
     await jobLink.waitFor();
     const jobPath = new URL(await jobLink.getAttribute('href'), state.origin).pathname;
 
-    const narrow = await newPage({ width: 400, height: 900 });
+    const narrow = await newPage(state, NARROW_PAGE);
     try {
       // The admin's session cookie, in a second (narrow) context.
       await narrow.context.addCookies(await state.admin.context.cookies());
@@ -297,8 +171,7 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
   });
 
   test('judge by mouse, by keyboard and as both bad; results match exactly; nothing leaks', async () => {
-    const admin = state.admin;
-    const annotator = await newPage();
+    const annotator = await newPage(state, PAGE);
     const apiBodies = []; // [url, body promise] of every /api/ response the annotator's browser got
     annotator.page.on('response', (response) => {
       if (new URL(response.url()).pathname.startsWith('/api/')) {
@@ -307,16 +180,7 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
     });
     try {
       // ---- Admin: team and invitation through the admin page.
-      await admin.page.goto(`${state.origin}/admin`);
-      await admin.page.getByLabel('New team name').fill('ab-team');
-      await admin.page.getByRole('button', { name: 'Create team' }).click();
-      await admin.page.locator('.team-list h3', { hasText: 'ab-team' }).waitFor();
-      await admin.page.locator('#invite-email').fill('bo@example.com');
-      await admin.page.locator('#invite-team').selectOption('ab-team');
-      await admin.page.getByRole('button', { name: 'Create invitation' }).click();
-      await admin.page.locator('#invite-result').waitFor();
-      const link = await admin.page.locator('#invite-link').inputValue();
-      assert.ok(link.startsWith(`${state.origin}/invite/`), `full invitation link, got ${link}`);
+      const link = await inviteToNewTeam(state, 'ab-team', 'bo@example.com');
 
       // ---- Annotator: accept, then start the job from the queue.
       const { page } = annotator;
@@ -431,7 +295,7 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
       // ---- The reason went in as the submission's comment, as typed.
       const rawFile = path.join(state.dir, 'raw.jsonl');
       await tenet('label', 'export', '--db', state.db, '--job', 'ab', '--format', 'raw', '--out', rawFile);
-      const raw = fs.readFileSync(rawFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+      const raw = readJsonl(rawFile);
       assert.equal(raw.length, 3, 'three annotations in the raw export');
       const comments = Object.fromEntries(raw.map((r) => [r.source_id, r.comment]));
       assert.deepEqual(comments, { [first[0].question]: reason, [second[0].question]: '', [third[0].question]: '' });

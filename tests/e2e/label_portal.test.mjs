@@ -12,23 +12,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
-const requireFromNode = createRequire(path.join(repoRoot, 'tests', 'node', 'package.json'));
-const { chromium } = requireFromNode('playwright-core');
-const execFileAsync = promisify(execFile);
-
-const TENET_BIN = process.env.TENET_BIN || path.join(repoRoot, 'build', 'tenet');
-const ARTIFACTS = process.env.TENET_ARTIFACTS || path.join(os.tmpdir(), 'tenet-e2e-artifacts');
-const CHROMIUM = process.env.TENET_CHROMIUM || '/usr/bin/chromium';
+import {
+  closePortal, inviteToNewTeam, newPage, openPortal, portalState, readJsonl, screenshot, tenet, waitForAnswers,
+} from './harness.mjs';
 
 // ---- Fixture: two items, four answers each; hostile text in an answer, a question and the
 // instructions. Every answer text is unique, so exported ranks can be mapped back by text.
@@ -77,101 +66,8 @@ const INSTRUCTIONS = [
   '',
 ].join('\n');
 
-const state = {
-  dir: null,
-  db: null,
-  server: null,
-  serverLog: '',
-  origin: null,
-  signinLink: null,
-  browser: null,
-  admin: null, // the admin's browser context and page, signed in once with the one-time link
-  problems: [], // uncaught page errors and CSP violations, from every page
-};
-
-async function tenet(...args) {
-  try {
-    return await execFileAsync(TENET_BIN, args, { encoding: 'utf8', timeout: 60_000 });
-  } catch (err) {
-    throw new Error(`tenet ${args.join(' ')} failed (exit ${err.code}):\n${err.stdout || ''}${err.stderr || ''}`);
-  }
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const server = spawn(TENET_BIN, ['label', 'serve', '--db', state.db, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    state.server = server;
-    let stdout = '';
-    const timer = setTimeout(() => {
-      reject(new Error(`tenet label serve did not print its address in 30 s.\nstdout:\n${stdout}\nstderr:\n${state.serverLog}`));
-    }, 30_000);
-    const check = () => {
-      const listening = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      const signin = /admin sign-in link \(one-time\): (http:\/\/\S+\/signin\/\S+)/.exec(stdout);
-      if (listening && signin) {
-        clearTimeout(timer);
-        state.origin = listening[1];
-        state.signinLink = signin[1];
-        resolve();
-      }
-    };
-    server.stdout.setEncoding('utf8');
-    server.stderr.setEncoding('utf8');
-    server.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      check();
-    });
-    server.stderr.on('data', (chunk) => {
-      state.serverLog += chunk;
-    });
-    server.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`tenet label serve exited early (${code ?? signal}).\nstdout:\n${stdout}\nstderr:\n${state.serverLog}`));
-    });
-    server.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-function stopServer() {
-  const server = state.server;
-  state.server = null;
-  if (!server || server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => server.kill('SIGKILL'), 5000);
-    server.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    server.kill('SIGTERM');
-  });
-}
-
-process.on('exit', () => {
-  if (state.server && state.server.exitCode === null) state.server.kill('SIGKILL');
-});
-
-async function newPage() {
-  const context = await state.browser.newContext({ viewport: { width: 1280, height: 1400 }, locale: 'en-GB' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => state.problems.push(`${page.url()}: uncaught ${err.message}`));
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (msg.type() === 'error' && /Content[- ]Security[- ]Policy|Refused to/i.test(text)) {
-      state.problems.push(`${page.url()}: ${text}`);
-    }
-  });
-  return { context, page };
-}
-
-async function screenshot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
-}
+const state = portalState();
+const PAGE = { viewport: { width: 1280, height: 1400 } }; // newPage's options, for every page
 
 /** The answer cards of dimension 0 in screen order: [{index, letter, text, rank}]. */
 function readCards(page) {
@@ -209,14 +105,8 @@ async function dragCard(page, from, to) {
   await page.mouse.up();
 }
 
-async function waitForTask(page, previousTexts = null) {
-  await page.locator('ol.ranking > li.card').first().waitFor();
-  if (previousTexts) {
-    await page.waitForFunction((old) => {
-      const first = document.querySelector('ol.ranking > li.card .answer-text');
-      return first && !old.includes(first.textContent);
-    }, previousTexts);
-  }
+function waitForTask(page, previousTexts = null) {
+  return waitForAnswers(page, 'ol.ranking > li.card', previousTexts);
 }
 
 function textOf(content) {
@@ -224,10 +114,6 @@ function textOf(content) {
   if (Array.isArray(content)) return content.map((m) => (typeof m === 'string' ? m : m.content)).join('\n');
   if (content && typeof content === 'object') return content.content ?? content.text ?? JSON.stringify(content);
   return String(content);
-}
-
-function readJsonl(file) {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
 
 describe('labeling portal (real server, real browser)', () => {
@@ -240,26 +126,13 @@ describe('labeling portal (real server, real browser)', () => {
     fs.writeFileSync(instructions, INSTRUCTIONS);
     await tenet('label', 'job', 'create', '--db', state.db, '--name', 'e2e-job',
       '--responses', responses, '--instructions', instructions, '--annotators-per-item', '1');
-    await startServer();
-    state.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless'] });
-    state.admin = await newPage();
-    await state.admin.page.goto(state.signinLink);
-    await state.admin.page.waitForURL((url) => url.pathname === '/admin');
+    await openPortal(state, PAGE);
   });
 
-  after(async () => {
-    try {
-      if (state.browser) await state.browser.close();
-    } finally {
-      await stopServer();
-      if (state.serverLog.trim()) fs.mkdirSync(ARTIFACTS, { recursive: true });
-      if (state.serverLog.trim()) fs.writeFileSync(path.join(ARTIFACTS, 'label-serve.stderr.txt'), state.serverLog);
-      if (state.dir && !process.env.TENET_E2E_KEEP) fs.rmSync(state.dir, { recursive: true, force: true });
-    }
-  });
+  after(() => closePortal(state, 'label-serve.stderr.txt'));
 
   test('a signed-out visit to a task page goes to the sign-in page', async () => {
-    const { context, page } = await newPage();
+    const { context, page } = await newPage(state, PAGE);
     try {
       await page.goto(`${state.origin}/task/1`);
       await page.waitForURL((url) => url.pathname === '/login');
@@ -315,18 +188,9 @@ describe('labeling portal (real server, real browser)', () => {
   test('invite, rank by drag and by keyboard, export matches exactly', async () => {
     // ---- Admin: team and invitation through the admin page.
     const admin = state.admin;
-    const annotator = await newPage();
+    const annotator = await newPage(state, PAGE);
     try {
-      await admin.page.goto(`${state.origin}/admin`);
-      await admin.page.getByLabel('New team name').fill('e2e-team');
-      await admin.page.getByRole('button', { name: 'Create team' }).click();
-      await admin.page.locator('.team-list h3', { hasText: 'e2e-team' }).waitFor();
-      await admin.page.locator('#invite-email').fill('ana@example.com');
-      await admin.page.locator('#invite-team').selectOption('e2e-team');
-      await admin.page.getByRole('button', { name: 'Create invitation' }).click();
-      await admin.page.locator('#invite-result').waitFor();
-      const link = await admin.page.locator('#invite-link').inputValue();
-      assert.ok(link.startsWith(`${state.origin}/invite/`), `full invitation link, got ${link}`);
+      const link = await inviteToNewTeam(state, 'e2e-team', 'ana@example.com');
       await admin.page.locator('#invitations-list').getByText('ana@example.com').waitFor();
 
       // ---- Annotator: accept, with a too-short password first.
@@ -485,7 +349,7 @@ describe('labeling portal (real server, real browser)', () => {
     await admin.locator('#job-message').filter({ hasText: 'Created' }).waitFor();
     await admin.getByRole('link', { name: 'e2e-ties', exact: true }).waitFor();
 
-    const { context, page } = await newPage();
+    const { context, page } = await newPage(state, PAGE);
     try {
       await page.goto(`${state.origin}/login`);
       await page.getByLabel('Email').fill('ana@example.com');
