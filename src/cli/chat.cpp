@@ -117,11 +117,7 @@ RunFn AddChatCommand(CLI::App& sub) {
   sub.add_option("--adapter", a->adapter, "PEFT LoRA adapter folder to apply on top of the model (unmerged)");
   sub.add_option("--system", a->system, "File whose content is the system message");
   sub.add_option("--max-new-tokens", a->max_new_tokens, "Tokens per answer at most")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  sub.add_option("--temperature", a->sampling.temperature, "0 = greedy")->capture_default_str();
-  sub.add_option("--top-k", a->sampling.top_k, "0 = off")->capture_default_str();
-  sub.add_option("--top-p", a->sampling.top_p, "1 = off")->capture_default_str();
-  sub.add_option("--min-p", a->sampling.min_p, "0 = off")->capture_default_str();
-  sub.add_option("--repetition-penalty", a->sampling.repetition_penalty, "1 = off")->capture_default_str();
+  AddSamplingFlags(sub, &a->sampling);
   sub.add_option("--seed", a->sampling.seed, "Seed of the first answer (then +1 per turn)")->capture_default_str();
   sub.add_option("--tokenizer", a->tokenizer, "Tokenizer folder (default: the model folder)");
   AddRuntimeFlags(sub, &a->rt);

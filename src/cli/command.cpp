@@ -84,6 +84,14 @@ int Dispatch(int argc, char** argv, const CommandSpec* table, size_t n) {
   return kExitUsage;
 }
 
+void AddSamplingFlags(CLI::App& app, SamplingParams* p) {
+  app.add_option("--temperature", p->temperature, "0 = greedy")->capture_default_str();
+  app.add_option("--top-k", p->top_k, "0 = off")->capture_default_str();
+  app.add_option("--top-p", p->top_p, "1 = off")->capture_default_str();
+  app.add_option("--min-p", p->min_p, "0 = off")->capture_default_str();
+  app.add_option("--repetition-penalty", p->repetition_penalty, "1 = off (CTRL / HF semantics)")->capture_default_str();
+}
+
 void AddRuntimeFlags(CLI::App& app, RuntimeOptions* opts, bool with_dtype) {
   app.add_option("--threads", opts->threads, "Intra-op threads (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--device", opts->device, "cpu, cuda or auto (cuda when available)")

@@ -227,11 +227,7 @@ RunFn AddCompareCommand(CLI::App& sub) {
   sub.add_option("--out", a->out, "Folder to write comparison.jsonl, summary.json and report.html into")->required();
   sub.add_option("--samples", a->samples, "Answers per question and system")->check(CLI::Range(1, 64))->capture_default_str();
   sub.add_option("--max-new-tokens", a->max_new_tokens, "Tokens per answer at most")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  sub.add_option("--temperature", a->sampling.temperature, "0 = greedy")->capture_default_str();
-  sub.add_option("--top-k", a->sampling.top_k, "0 = off")->capture_default_str();
-  sub.add_option("--top-p", a->sampling.top_p, "1 = off")->capture_default_str();
-  sub.add_option("--min-p", a->sampling.min_p, "0 = off")->capture_default_str();
-  sub.add_option("--repetition-penalty", a->sampling.repetition_penalty, "1 = off")->capture_default_str();
+  AddSamplingFlags(sub, &a->sampling);
   sub.add_option("--seed", a->sampling.seed, "The same seeds for every system; same seed, same files")->capture_default_str();
   sub.add_option("--stop", a->stop, "Stop string (repeatable); the text is cut before it");
   sub.add_option("--beta", a->beta, "DPO beta of the implicit rewards (default: the run's, else 0.1; 0 = no scoring)")

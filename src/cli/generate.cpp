@@ -157,11 +157,7 @@ RunFn AddGenerateCommand(CLI::App& sub) {
   sub.add_option("--manifest", a->manifest, "Also write a Ground Truth-style manifest {source, responses}");
   sub.add_option("--samples", a->samples, "Answers per question")->check(CLI::Range(1, 64))->capture_default_str();
   sub.add_option("--max-new-tokens", a->max_new_tokens, "Tokens per answer at most")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  sub.add_option("--temperature", a->sampling.temperature, "0 = greedy")->capture_default_str();
-  sub.add_option("--top-k", a->sampling.top_k, "0 = off")->capture_default_str();
-  sub.add_option("--top-p", a->sampling.top_p, "1 = off")->capture_default_str();
-  sub.add_option("--min-p", a->sampling.min_p, "0 = off")->capture_default_str();
-  sub.add_option("--repetition-penalty", a->sampling.repetition_penalty, "1 = off (CTRL / HF semantics)")->capture_default_str();
+  AddSamplingFlags(sub, &a->sampling);
   sub.add_option("--presence-penalty", a->sampling.presence_penalty, "0 = off (OpenAI semantics)")->capture_default_str();
   sub.add_option("--frequency-penalty", a->sampling.frequency_penalty, "0 = off (OpenAI semantics)")->capture_default_str();
   sub.add_option("--seed", a->sampling.seed, "Same seed, same answers")->capture_default_str();

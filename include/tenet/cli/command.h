@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "tenet/generate/sampler.h"
 #include "tenet/model/loader.h"
 #include "tenet/util/status.h"
 
@@ -51,6 +52,10 @@ struct RuntimeOptions {
   WeightStorage weights = WeightStorage::kNarrow;
 };
 void AddRuntimeFlags(CLI::App& app, RuntimeOptions* opts, bool with_dtype = true);
+// The sampling flags every generating command takes: --temperature, --top-k, --top-p, --min-p,
+// --repetition-penalty (defaults: what `params` holds). --seed and the OpenAI penalties are the
+// commands' own (their meanings differ).
+void AddSamplingFlags(CLI::App& app, SamplingParams* params);
 // Sets LibTorch's intra-op threads (Debian's build starts with 1). InvalidArgument on bad values.
 Status ApplyThreads(const RuntimeOptions& opts);
 
