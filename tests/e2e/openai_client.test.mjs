@@ -481,10 +481,11 @@ describe('load', () => {
       // A short warm-up round, then the RSS baseline.
       await Promise.all(Array.from({ length: 8 }, (_, i) => runClient(i, Date.now() + 3000)));
       const before = rss();
-      // Memory flat: after the first 20 s (allocator pools and KV caches grown to the load), the
-      // last 40 s may not grow it further beyond noise (a leak per request would: ~3000 requests).
+      // Memory flat: allocator pools and KV caches grow to the load within the first 20-50 s (later
+      // on a busy machine); the last 20 s may not grow it beyond noise. A leak of 12 KiB per
+      // request would (about 1000 requests in 20 s).
       let mid = 0;
-      const midTimer = setTimeout(() => { mid = rss(); }, 20000);
+      const midTimer = setTimeout(() => { mid = rss(); }, 40000);
       await Promise.all(Array.from({ length: 32 }, (_, i) => runClient(i, Date.now() + 60000)));
       clearTimeout(midTimer);
       assert.deepEqual(errors, []);
@@ -502,12 +503,12 @@ describe('load', () => {
       assert.match(metrics, /^tenet:num_requests_running 0$/m);
       assert.match(metrics, /^tenet:kv_cache_usage_perc 0$/m);
       const grown = rss() - before, late = rss() - mid;
-      assert.ok(mid > 0 && late < 16 << 20, `RSS grew by ${late} bytes over the last 40 s`);
+      assert.ok(mid > 0 && late < 12 << 20, `RSS grew by ${late} bytes over the last 20 s`);
       assert.ok(grown < 96 << 20, `RSS grew by ${grown} bytes over the run`);
       // And it still answers.
       const r = await c.chat.completions.create({ model: 'bank-v2', messages: MESSAGES, max_tokens: 3 });
       assert.equal(r.choices.length, 1);
-      console.log('load:', JSON.stringify(counts), 'rss growth', grown, 'of which in the last 40 s', late);
+      console.log('load:', JSON.stringify(counts), 'rss growth', grown, 'of which in the last 20 s', late);
     } finally {
       srv.proc.kill('SIGKILL');
     }
