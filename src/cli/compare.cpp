@@ -61,7 +61,7 @@ Result<json> HumanVerdict(const std::string& labels_db, const std::string& job, 
       return Status::InvalidArgument("--job " + job, "compares system '" + s + "', which this comparison does not have");
     }
   }
-  TENET_ASSIGN_OR_RETURN(json r, eval::SummarizePairwise(votes->systems, ToEvalVotes(*votes)));
+  TENET_ASSIGN_OR_RETURN(json r, eval::SummarizePairwise(votes->systems, label::ToEvalVotes(*votes)));
   const std::string before = votes->systems[0], after = votes->systems[1];
   return json{{"job", job},
               {"systems", votes->systems},

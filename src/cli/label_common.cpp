@@ -23,12 +23,6 @@ Result<label::JobSummary> FindJob(label::LabelDb& db, const std::string& name) {
 }  // namespace tenet::cli
 
 namespace tenet::cli {
-std::vector<eval::PairwiseVote> ToEvalVotes(const label::PairwiseJobVotes& votes) {
-  std::vector<eval::PairwiseVote> out;
-  for (const auto& r : votes.votes) out.push_back({r.question, r.annotator, r.shown_a, r.shown_b, r.winner, r.both_bad});
-  return out;
-}
-
 int FailLabel(const Status& s, bool usage) {
   // The store's messages say what is wrong without the code's name ("no job with id 3").
   if (s.reason().empty()) return Fail(s, usage);

@@ -68,7 +68,7 @@ RunFn AddLabelResultsCommand(CLI::App& sub) {
     for (const std::string& name : a->jobs) {
       auto votes = label::LoadPairwiseVotes(**db, name);
       if (!votes.ok()) return FailLabel(votes.status());
-      const std::vector<eval::PairwiseVote> v = ToEvalVotes(*votes);
+      const std::vector<eval::PairwiseVote> v = label::ToEvalVotes(*votes);
       all.insert(all.end(), v.begin(), v.end());
       systems.insert(votes->systems.begin(), votes->systems.end());
       auto r = eval::SummarizePairwise(votes->systems, v);

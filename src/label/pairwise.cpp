@@ -9,6 +9,20 @@ namespace tenet::label {
 
 using nlohmann::json;
 
+std::vector<eval::PairwiseVote> ToEvalVotes(const PairwiseJobVotes& votes) {
+  std::vector<eval::PairwiseVote> out;
+  for (const auto& r : votes.votes) out.push_back({r.question, r.annotator, r.shown_a, r.shown_b, r.winner, r.both_bad});
+  return out;
+}
+
+Result<json> PairwiseResults(LabelDb& db, const std::string& job_name) {
+  TENET_ASSIGN_OR_RETURN(PairwiseJobVotes votes, LoadPairwiseVotes(db, job_name));
+  if (votes.systems.size() != 2) return Status::Corruption("label store", "pairwise job '" + job_name + "' without its two systems");
+  TENET_ASSIGN_OR_RETURN(json r, eval::SummarizePairwise(votes.systems, ToEvalVotes(votes)));
+  r["job"] = job_name;
+  return r;
+}
+
 Result<PairwiseJobVotes> LoadPairwiseVotes(LabelDb& db, const std::string& job_name) {
   TENET_ASSIGN_OR_RETURN(JobSummary job, Jobs(db).GetByName(job_name));
   if (job.kind != "pairwise") {

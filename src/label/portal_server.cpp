@@ -17,6 +17,7 @@
 #include "tenet/label/accounts.h"
 #include "tenet/label/annotations.h"
 #include "tenet/label/export.h"
+#include "tenet/label/pairwise.h"
 #include "tenet/label/jobs.h"
 #include "tenet/label/rate_limiter.h"
 #include "tenet/label/report.h"
@@ -347,6 +348,11 @@ struct PortalServer::Impl {
         return json{{"job", ToJson(j)}};
       });
     }
+    Api(false, R"(/api/admin/jobs/(\d+)/results)", Access::kAdmin, 0, [this](Call& c) -> Result<json> {
+      TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
+      TENET_ASSIGN_OR_RETURN(JobSummary j, jobs.Get(id));
+      return PairwiseResults(db, j.name);
+    });
     Api(false, R"(/api/admin/jobs/(\d+)/status)", Access::kAdmin, 0, [this](Call& c) -> Result<json> {
       TENET_ASSIGN_OR_RETURN(int64_t id, PathId(c));
       TENET_ASSIGN_OR_RETURN(JobAnnotations a, LoadJobAnnotations(db, id));

@@ -204,5 +204,44 @@ TEST_F(PortalTest, PagesAreServedWithAStrictContentSecurityPolicy) {
   EXPECT_EQ(c.Get("/signin/not-a-token")->status, 404);
 }
 
+// A pairwise job through the API: the annotator's task names no system, a verdict is taken, and
+// only the admin sees the unblinded results.
+TEST_F(PortalTest, PairwiseVerdictsAndTheAdminsResults) {
+  Browser admin = Admin();
+  const std::string line =
+      R"({"id": "q1", "messages": [{"role": "user", "content": "Q"}], "answers": [{"system": "sysAlpha", "samples": [{"text": "alpha"}]}, )"
+      R"({"system": "sysBeta", "samples": [{"text": "beta"}]}]})";
+  auto items = ParseComparisonPairs(line + "\n", "c.jsonl");
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  JobSpec spec;
+  spec.kind = "pairwise";
+  spec.name = "ab";
+  spec.allow_ties = true;
+  spec.annotators_per_item = 1;
+  auto job = Jobs(*db_).Create(spec, *items);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const std::string id = std::to_string(job->id);
+  Browser ana = Invited(admin, "ana@example.com", "");
+  Reply next = ana.Post("/api/jobs/" + id + "/next", json::object());
+  ASSERT_EQ(next.status, 200) << next.raw;
+  EXPECT_EQ(next.raw.find("sysAlpha"), std::string::npos) << next.raw;
+  EXPECT_EQ(next.body["task"]["job"]["kind"], "pairwise");
+  const std::string submit = "/api/tasks/" + std::to_string(next.body["task"]["id"].get<int64_t>()) + "/submit";
+  EXPECT_EQ(ana.Post(submit, {{"ranks", {{1, 2}}}}).code(), "bad_verdict");
+  EXPECT_EQ(ana.Post(submit, {{"verdict", "both_bad"}}).code(), "bad_verdict");  // not offered
+  EXPECT_EQ(ana.Post(submit, {{"verdict", 1}}).status, 400);
+  // "A" is the answer shown first: whichever system that was wins.
+  const std::string first = next.body["task"]["answers"][0]["text"];
+  ASSERT_EQ(ana.Post(submit, {{"verdict", "A"}, {"comment", "clearer"}}).status, 200);
+  EXPECT_EQ(ana.Get("/api/admin/jobs/" + id + "/results").status, 403);
+  Reply r = admin.Get("/api/admin/jobs/" + id + "/results");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["votes"], 1);
+  EXPECT_EQ(r.body["wins"][first == "alpha" ? "sysAlpha" : "sysBeta"], 1);
+  EXPECT_EQ(r.body["questions"][0]["votes"][0]["annotator"], "ana@example.com");
+  const int64_t ranked = CreateJob(admin, "ranked");
+  EXPECT_EQ(admin.Get("/api/admin/jobs/" + std::to_string(ranked) + "/results").code(), "not_pairwise");
+}
+
 }  // namespace
 }  // namespace tenet::label::testing

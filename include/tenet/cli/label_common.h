@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 
-#include "tenet/eval/pairwise.h"
 #include "tenet/label/db.h"
 #include "tenet/label/pairwise.h"
 #include "tenet/label/jobs.h"
@@ -19,8 +18,6 @@ Result<label::JobSummary> FindJob(label::LabelDb& db, const std::string& name);
 }  // namespace tenet::cli
 
 namespace tenet::cli {
-// A pairwise job's unblinded votes in eval's terms (eval/pairwise.h).
-std::vector<eval::PairwiseVote> ToEvalVotes(const label::PairwiseJobVotes& votes);
 // Fail() for label errors: prints the message alone ("a job named x already exists"), not the code or reason.
 int FailLabel(const Status& s, bool usage = false);
 }  // namespace tenet::cli

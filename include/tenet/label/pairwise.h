@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "tenet/eval/pairwise.h"
 #include "tenet/label/db.h"
 
 namespace tenet::label {
@@ -30,5 +33,11 @@ struct PairwiseJobVotes {
 
 // InvalidArgument "not_pairwise" for a ranking job; NotFound "job_unknown".
 Result<PairwiseJobVotes> LoadPairwiseVotes(LabelDb& db, const std::string& job_name);
+
+// The votes in eval's terms (eval/pairwise.h).
+std::vector<eval::PairwiseVote> ToEvalVotes(const PairwiseJobVotes& votes);
+// A pairwise job's results (eval::SummarizePairwise) with "job": what `tenet label results` prints
+// and the admin page shows. Errors as LoadPairwiseVotes.
+Result<nlohmann::json> PairwiseResults(LabelDb& db, const std::string& job_name);
 
 }  // namespace tenet::label
