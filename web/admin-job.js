@@ -1,4 +1,5 @@
-// /admin/jobs/<id>: progress, per-annotator counts, agreement, contested items and export.
+// /admin/jobs/<id>: progress, per-annotator counts, agreement, contested items and export; for a
+// pairwise (A/B) job also its results (GET .../results), unblinded: the admin may see system names.
 import { get, post } from './api.js';
 import { startAdminPage } from './admin-page.js';
 import { formatDateTime, formatDuration, formatNumber, h, replaceChildren, showMessage } from './dom.js';
@@ -78,13 +79,13 @@ function renderProgress(job) {
   const states = { active: 'Active', paused: 'Paused', ended: 'Ended' };
   replaceChildren($('progress-body'),
     progressCell(job.submissions, job.needed,
-      `${job.submissions} of ${job.needed} rankings · ${job.complete_items} of ${itemCount(job)} items complete`),
+      `${job.submissions} of ${job.needed} ${job.kind === 'pairwise' ? 'votes' : 'rankings'} · ${job.complete_items} of ${itemCount(job)} items complete`),
     h('dl', { class: 'stats' },
       stat('State', h('span', { class: `badge state-${job.state}` }, states[job.state] || String(job.state))),
       stat('Items', String(itemCount(job))),
       stat('Annotators per item', String(job.annotators_per_item)),
       stat('Time limit per task', formatDuration(job.task_time_limit_s)),
-      stat('Ranked by', h('span', { text: (job.dimensions || []).join(', ') || '—' })),
+      stat(job.kind === 'pairwise' ? 'Question asked' : 'Ranked by', h('span', { text: (job.dimensions || []).join(', ') || '—' })),
       stat('Ties', job.allow_ties ? 'Allowed' : 'Not allowed'),
       stat('Answers shuffled', job.shuffle ? 'Yes' : 'No'),
       stat('Teams', h('span', { text: (job.teams || []).join(', ') || 'Every annotator' })),
@@ -104,12 +105,14 @@ function renderAgreement(agreement) {
 }
 
 let namesById = new Map();
+let namesByEmail = new Map();
 
 // JobStatus's annotator rows may come without names; the annotator list has them.
 async function loadNames() {
   try {
     const { annotators } = await get('/api/admin/annotators');
     namesById = new Map(annotators.map((u) => [u.id, u.name]));
+    namesByEmail = new Map(annotators.filter((u) => u.email && u.name).map((u) => [u.email, u.name]));
   } catch {
     // Names are a nicety; e-mails still identify people.
   }
@@ -179,10 +182,198 @@ async function load() {
     renderPeople(status.annotators);
     renderItems(itemRows(status));
     renderDimensionChoice(status.dimensions || []);
+    await loadResults(status);
   } catch (err) {
     if (err.status === 401) return;
     replaceChildren($('progress-body'));
     showMessage($('job-status'), err.status === 404 ? 'There is no job with this number.' : err.message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results of a pairwise job: systems[1] against systems[0], ties (and "both bad") counting half.
+
+const SIGNIFICANCE = 0.05;
+
+function percent(value) {
+  if (value === null || value === undefined || Number.isNaN(Number(value))) return '—';
+  return `${Math.round(Number(value) * 100)}%`;
+}
+
+function formatP(p) {
+  if (p === null || p === undefined || Number.isNaN(Number(p))) return '—';
+  if (p < 0.001) return '< 0.001';
+  return String(Number(Number(p).toPrecision(2)));
+}
+
+function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Two-sided exact binomial test of k successes in n trials against 1/2 (for position bias). */
+function binomialP(k, n) {
+  if (!n) return 1;
+  let logChoose = 0; // log C(n, i), updated as i goes up
+  const probs = [];
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logChoose += Math.log((n - i + 1) / i);
+    probs.push(Math.exp(logChoose - n * Math.LN2));
+  }
+  const observed = probs[k] * (1 + 1e-9);
+  return Math.min(1, probs.filter((q) => q <= observed).reduce((a, b) => a + b, 0));
+}
+
+function verdictSentence(r, wins, losses) {
+  const [base, candidate] = r.systems;
+  if (!r.votes) return 'No votes yet.';
+  const p = r.p_value;
+  if (p !== null && p !== undefined && p < SIGNIFICANCE && wins !== losses) {
+    return `${wins > losses ? candidate : base} is preferred (p = ${formatP(p)}).`;
+  }
+  return `No significant difference between ${candidate} and ${base} (p = ${formatP(p)}).`;
+}
+
+/** Wins, ties and losses as one bar, each part as wide as its count, and a legend with the counts. */
+function outcomeBar(r, wins, ties, losses) {
+  const [base, candidate] = r.systems;
+  const parts = [
+    { outcome: 'win', system: candidate, count: wins, label: `${candidate} better` },
+    { outcome: 'tie', system: null, count: ties, label: 'Tie', note: r.both_bad ? `· ${r.both_bad} of them both bad` : null },
+    { outcome: 'loss', system: base, count: losses, label: `${base} better` },
+  ];
+  const total = wins + ties + losses;
+  const bar = h('div', {
+    class: 'outcome-bar', role: 'img',
+    'aria-label': parts.map((part) => `${part.label}: ${part.count}`).join(', '),
+  });
+  for (const part of parts) {
+    if (!part.count) continue;
+    const segment = h('span', { class: `outcome outcome-${part.outcome}`, title: `${part.label}: ${part.count}` },
+      part.count / total >= 0.06 ? String(part.count) : null);
+    segment.style.flexGrow = String(part.count); // CSSOM, not a style attribute: the CSP allows it
+    bar.append(segment);
+  }
+  if (!total) bar.append(h('span', { class: 'outcome outcome-none' }, 'No votes yet'));
+  const legend = h('ul', { class: 'outcome-legend', id: 'results-legend' }, parts.map((part) => h('li', {
+    dataset: part.system === null ? { outcome: part.outcome } : { outcome: part.outcome, system: part.system },
+  },
+  h('span', { class: `swatch outcome-${part.outcome}`, 'aria-hidden': 'true' }),
+  h('span', { class: 'outcome-name', text: part.label }),
+  h('span', { class: 'count', text: String(part.count) }),
+  h('span', { class: 'muted', text: total ? `(${percent(part.count / total)})` : '' }),
+  part.note ? h('span', { class: 'muted', text: part.note }) : null)));
+  return h('div', { class: 'outcomes' }, bar, legend);
+}
+
+function renderPositionBias(bias) {
+  const b = bias || {};
+  const decisive = b.decisive ?? 0;
+  const p = binomialP(b.a_wins ?? 0, decisive);
+  const flagged = decisive > 0 && p < SIGNIFICANCE;
+  return [
+    h('h3', {}, 'Position bias'),
+    h('dl', { class: 'stats' },
+      stat('Answer shown as A won', h('span', {},
+        decisive ? `${b.a_wins} of ${plural(decisive, 'decisive vote')} (${percent(b.a_win_rate)})` : 'No decisive votes yet',
+        flagged ? h('span', { class: 'badge state-low' }, 'biased') : null)),
+      stat('Binomial test against 50%', decisive ? `p = ${formatP(p)}` : '—')),
+    h('p', { class: 'field-hint' },
+      'Which system is shown as A is drawn at random; around 50% means the side an answer was shown on did not sway the choice.'),
+  ];
+}
+
+function renderResultAnnotators(annotators) {
+  if (!annotators || !annotators.length) return h('p', { class: 'muted' }, 'Nobody has voted yet.');
+  const sorted = annotators.slice().sort((x, y) => (y.votes || 0) - (x.votes || 0));
+  return h('div', { class: 'table-wrap' }, table('Votes per annotator',
+    ['Annotator', 'Email', { text: 'Votes', numeric: true }, { text: 'Agreement with the majority', numeric: true }],
+    sorted.map((a) => [
+      h('span', { text: namesByEmail.get(a.annotator) || a.annotator || '—' }),
+      h('span', { text: a.annotator || '' }),
+      { value: a.votes ?? 0, numeric: true },
+      agreementCell(a.agreement_with_majority),
+    ]), { rowHeaders: true }));
+}
+
+function winnerText(vote) {
+  if (vote.winner !== null && vote.winner !== undefined) return vote.winner;
+  return vote.both_bad ? 'None (both bad)' : 'Tie';
+}
+
+function renderQuestionResults(questions) {
+  if (!questions || !questions.length) return h('p', { class: 'muted' }, 'No question has a vote yet.');
+  const shown = questions.slice(0, MAX_ITEMS_SHOWN);
+  return [
+    h('ul', { class: 'question-results' }, shown.map((q) => {
+      const votes = q.votes || [];
+      const split = new Set(votes.map((v) => v.winner ?? '')).size > 1;
+      return h('li', {}, h('details', { class: 'question-votes' },
+        h('summary', {},
+          h('span', { class: 'question-id', text: q.question }),
+          h('span', { class: 'question-majority' }, 'Majority: ',
+            h('strong', { text: q.majority ?? 'tie' })),
+          h('span', { class: 'muted', text: plural(votes.length, 'vote') }),
+          split ? h('span', { class: 'badge state-paused' }, 'split') : null),
+        table(`Votes on ${q.question}`,
+          ['Annotator', 'Winner', 'Shown as A', 'Both bad'],
+          votes.map((v) => [
+            h('span', { text: v.annotator }),
+            h('span', { text: winnerText(v) }),
+            h('span', { text: v.shown_a }),
+            v.both_bad ? 'Yes' : 'No',
+          ]), { rowHeaders: true })));
+    })),
+    questions.length > shown.length
+      ? h('p', { class: 'muted' }, `Showing the first ${shown.length} of ${questions.length} questions.`) : null,
+  ];
+}
+
+function renderResults(r) {
+  const [base, candidate] = r.systems;
+  const wins = Number(r.wins?.[candidate] ?? 0);
+  const losses = Number(r.wins?.[base] ?? 0);
+  const ties = Number(r.ties ?? 0);
+  const rate = r.win_rate || {};
+  const byQuestion = r.by_question || {};
+  const significant = r.votes && r.p_value < SIGNIFICANCE && wins !== losses;
+  replaceChildren($('results-body'),
+    h('p', { class: `results-verdict${significant ? ' is-significant' : ''}`, id: 'results-verdict', text: verdictSentence(r, wins, losses) }),
+    h('p', { class: 'muted', id: 'results-count',
+      text: `${plural(r.votes ?? 0, 'vote')} on ${plural((r.questions || []).length, 'question')} by ${plural((r.annotators || []).length, 'annotator')}.` }),
+    h('dl', { class: 'stats big' },
+      stat(`Win rate of ${candidate} against ${base}`, percent(rate.estimate)),
+      stat('95% interval', r.votes ? `${percent(rate.low)} – ${percent(rate.high)}` : '—'),
+      stat('Sign test p-value', formatP(r.p_value))),
+    h('p', { class: 'field-hint' },
+      `Ties and “both bad” count as half a win each. The sign test uses only the votes that picked a side; above 50% means ${candidate} is preferred.`),
+    h('h3', {}, 'Votes'),
+    outcomeBar(r, wins, ties, losses),
+    h('dl', { class: 'stats' },
+      stat(`Questions won by ${candidate} (majority)`, String(byQuestion[candidate] ?? 0)),
+      stat(`Questions won by ${base} (majority)`, String(byQuestion[base] ?? 0)),
+      stat('Questions tied', String(byQuestion.tie ?? 0))),
+    renderPositionBias(r.position_bias),
+    h('h3', {}, 'Annotators'),
+    h('p', { class: 'field-hint' },
+      'Agreement with the majority: the share of their votes, on questions with two or more votes, that match the question’s majority (a tie when the votes split evenly). Blank until a question has a second vote.'),
+    renderResultAnnotators(r.annotators),
+    h('h3', {}, 'Questions'),
+    h('p', { class: 'field-hint' }, 'Open a question to see each vote and which system was shown as A.'),
+    renderQuestionResults(r.questions));
+}
+
+async function loadResults(status) {
+  const pairwise = status.kind === 'pairwise';
+  $('results').hidden = !pairwise;
+  $('results-link').hidden = !pairwise;
+  // Kendall's W and contested rankings mean nothing for A/B votes: Results has their agreement.
+  for (const id of ['agreement', 'items', 'items-link']) $(id).hidden = pairwise;
+  if (!pairwise) return;
+  try {
+    renderResults(await get(`/api/admin/jobs/${jobId}/results`));
+  } catch (err) {
+    if (err.status === 401) return;
+    replaceChildren($('results-body'), h('p', { class: 'message', role: 'alert', text: `The results could not be loaded: ${err.message}` }));
   }
 }
 

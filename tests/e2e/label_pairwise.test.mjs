@@ -8,8 +8,8 @@
 // previews it (and signs in with the one-time link the server prints), invites an annotator,
 // who judges one item with the mouse ("B is better" and a reason), one with the keyboard (a,
 // Enter) and one as both bad (x, Enter). `tenet label results --json` must then hold exactly
-// those three votes, unblinded to the right systems, and no API answer the annotator's browser
-// got may name a system. Screenshots go to TENET_ARTIFACTS. The server is killed at the end.
+// those three votes, unblinded to the right systems, the admin job page's Results section must
+// show them too, and no API answer the annotator's browser got may name a system. Screenshots go to TENET_ARTIFACTS. The server is killed at the end.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -291,6 +291,37 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
       for (const [id, want] of expected) {
         assert.deepEqual(got.get(id), { annotator: 'bo@example.com', ...want }, `the vote on ${id}`);
       }
+
+      // ---- The admin job page shows the same three votes, unblinded, as a Results section.
+      const admin = state.admin.page;
+      await admin.goto(`${state.origin}/admin`);
+      await admin.getByRole('link', { name: 'ab', exact: true }).click();
+      await admin.waitForURL(/\/admin\/jobs\/\d+$/);
+      const resultsBox = admin.locator('#results');
+      await resultsBox.locator('#results-count').filter({ hasText: '3 votes on 3 questions by 1 annotator.' }).waitFor();
+      assert.ok(await resultsBox.isVisible(), 'a pairwise job has a Results section');
+      const [baseSystem, candidateSystem] = job.systems;
+      const winsOf = (system) => [...expected.values()].filter((v) => v.winner === system).length;
+      const tiesExpected = [...expected.values()].filter((v) => v.winner === null).length;
+      const legendCount = (selector) => resultsBox.locator(`#results-legend li${selector} .count`).textContent();
+      assert.equal(await legendCount(`[data-outcome="win"][data-system="${candidateSystem}"]`), String(winsOf(candidateSystem)));
+      assert.equal(await legendCount(`[data-outcome="loss"][data-system="${baseSystem}"]`), String(winsOf(baseSystem)));
+      assert.equal(await legendCount('[data-outcome="tie"]'), String(tiesExpected));
+      assert.equal(winsOf(candidateSystem) + winsOf(baseSystem) + tiesExpected, 3);
+      // With at most two decisive votes no side can be significant.
+      assert.match(await resultsBox.locator('#results-verdict').textContent(), /^No significant difference/);
+      // Per question, a drill-down to the vote: who, the winner and which system was A.
+      const questionRows = resultsBox.locator('.question-results > li');
+      assert.equal(await questionRows.count(), 3, 'one row per question');
+      for (const [id, want] of expected) {
+        const row = questionRows.filter({ has: admin.locator('.question-id', { hasText: id }) });
+        await row.locator('summary').click();
+        const cells = await row.locator('tbody tr').first().locator('th, td').allTextContents();
+        assert.deepEqual(cells, ['bo@example.com', want.winner ?? 'None (both bad)', want.shown_a, want.both_bad ? 'Yes' : 'No'],
+          `the admin page's vote on ${id}`);
+      }
+      await resultsBox.locator('.data', { hasText: 'bo@example.com' }).first().waitFor();
+      await screenshot(admin, 'pairwise-admin-results.png');
 
       // ---- The reason went in as the submission's comment, as typed.
       const rawFile = path.join(state.dir, 'raw.jsonl');
