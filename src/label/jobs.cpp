@@ -28,20 +28,29 @@ std::vector<std::string> JsonStrings(const std::string& text) {
   return out;
 }
 
+// The next line of `text` from `pos` that is not blank, without its line break (CRLF too);
+// `line_no` counts every line. False at the end.
+bool NextLine(std::string_view text, size_t& pos, size_t& line_no, std::string* line) {
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    *line = std::string(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    if (!line->empty() && line->back() == '\r') line->pop_back();
+    if (line->find_first_not_of(" \t") != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where) {
   std::vector<ResponseItem> out;
   std::set<std::string> ids;
   size_t line_no = 0, pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string line(text.substr(pos, end - pos));
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  std::string line;
+  while (NextLine(text, pos, line_no, &line)) {
     json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return LineError(where, line_no, "not valid JSON (or not valid UTF-8)");
     if (!j.is_object()) return LineError(where, line_no, "expected a JSON object");
@@ -103,13 +112,8 @@ Result<std::vector<ResponseItem>> ParseComparisonPairs(std::string_view text, co
   std::set<std::string> ids;
   size_t line_no = 0, pos = 0;
   std::vector<std::string> systems;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string line(text.substr(pos, end - pos));
-    pos = end + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  std::string line;
+  while (NextLine(text, pos, line_no, &line)) {
     json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) return LineError(where, line_no, "not a JSON object (or not valid UTF-8)");
     if (!j.contains("answers") || !j["answers"].is_array() || j["answers"].size() != 2) {
