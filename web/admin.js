@@ -46,11 +46,14 @@ function renderJobs(jobs) {
       actions.append(button);
     }
     actions.append(h('a', { href: `/admin/jobs/${job.id}/preview`, class: 'small', 'aria-label': `Preview ${job.name}` }, 'Preview'));
+    const pairwise = job.kind === 'pairwise';
     const details = [
-      `${job.items} items`,
+      pairwise ? 'blind A/B' : null,
+      `${job.items} ${pairwise ? 'questions' : 'items'}`,
       `${job.annotators_per_item} per item`,
       `${formatDuration(job.task_time_limit_s)} per task`,
-      job.allow_ties ? 'ties allowed' : null,
+      job.allow_ties && !pairwise ? 'ties allowed' : null,
+      job.offer_both_bad ? '“both bad” offered' : null,
       job.expires_at ? `ends ${formatDateTime(job.expires_at)}` : null,
     ].filter(Boolean).join(' · ');
     return [
@@ -61,7 +64,7 @@ function renderJobs(jobs) {
           ? h('div', { class: 'muted small-text', text: `Teams: ${job.teams.join(', ')}` }) : null),
       stateBadge(job.state),
       progressCell(job.submissions, job.needed,
-        `${job.submissions} of ${job.needed} rankings · ${job.complete_items} of ${job.items} items complete`),
+        `${job.submissions} of ${job.needed} ${pairwise ? 'votes' : 'rankings'} · ${job.complete_items} of ${job.items} items complete`),
       actions,
     ];
   });
@@ -123,10 +126,24 @@ function fieldProblem(input, text) {
   return text ? { input, text } : null;
 }
 
+function jobKind() {
+  return $('job-kind-pairwise').checked ? 'pairwise' : 'rank';
+}
+
+// Shows the fields of the chosen kind of job: ranking criteria, ties and shuffling for a ranking
+// job; the question and "both bad" for a blind A/B job (always shuffled, ties allowed).
+function onKindChanged() {
+  const pairwise = jobKind() === 'pairwise';
+  for (const el of document.querySelectorAll('#job-form .rank-only')) el.hidden = pairwise;
+  for (const el of document.querySelectorAll('#job-form .pairwise-only')) el.hidden = !pairwise;
+  $('job-responses-label').textContent = pairwise ? 'Comparison file (comparison.jsonl)' : 'Responses file (.jsonl)';
+}
+
 async function createJob(event) {
   event.preventDefault();
   const message = $('job-message');
   showMessage(message, '');
+  const kind = jobKind();
   const name = $('job-name').value.trim();
   const perItem = numberOrNull($('job-annotators'));
   const minutes = numberOrNull($('job-time-limit'));
@@ -134,7 +151,7 @@ async function createJob(event) {
   const problems = [
     fieldProblem($('job-name'), name ? '' : 'Give the job a name.'),
     fieldProblem($('job-responses'), responsesText && responsesText.trim()
-      ? '' : 'Choose the responses file (.jsonl).'),
+      ? '' : kind === 'pairwise' ? 'Choose the comparison file (comparison.jsonl).' : 'Choose the responses file (.jsonl).'),
     fieldProblem($('job-annotators'), Number.isInteger(perItem) && perItem >= 1 && perItem <= 9
       ? '' : 'Annotators per item must be a whole number from 1 to 9.'),
     fieldProblem($('job-time-limit'), Number.isFinite(minutes) && minutes > 0
@@ -149,15 +166,23 @@ async function createJob(event) {
   }
   const body = {
     name,
+    kind,
     instructions_md: $('job-instructions').value,
-    responses_jsonl: responsesText,
-    allow_ties: $('job-ties').checked,
     annotators_per_item: perItem,
     task_time_limit_s: Math.round(minutes * 60),
-    shuffle: $('job-shuffle').checked,
   };
-  const dimensions = $('job-dimensions').value.split(',').map((d) => d.trim()).filter(Boolean);
-  if (dimensions.length) body.dimensions = dimensions;
+  if (kind === 'pairwise') {
+    body.comparison_jsonl = responsesText;
+    body.offer_both_bad = $('job-both-bad').checked;
+    const question = $('job-question').value.trim();
+    if (question) body.dimensions = [question];
+  } else {
+    body.responses_jsonl = responsesText;
+    body.allow_ties = $('job-ties').checked;
+    body.shuffle = $('job-shuffle').checked;
+    const dimensions = $('job-dimensions').value.split(',').map((d) => d.trim()).filter(Boolean);
+    if (dimensions.length) body.dimensions = dimensions;
+  }
   if (hours !== null) body.lifetime_s = Math.round(hours * 3600);
   const chosenTeams = [...$('job-teams').selectedOptions].map((o) => o.value);
   if (chosenTeams.length) body.teams = chosenTeams;
@@ -166,6 +191,7 @@ async function createJob(event) {
   try {
     const { job } = await post('/api/admin/jobs', body);
     $('job-form').reset();
+    onKindChanged();
     responsesText = null;
     $('job-responses-info').textContent = '';
     renderInstructionsPreview();
@@ -395,6 +421,7 @@ async function init() {
   $('jobs-refresh').addEventListener('click', loadJobs);
   $('job-form').addEventListener('submit', createJob);
   $('job-responses').addEventListener('change', onResponsesChosen);
+  for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener('change', onKindChanged);
   $('job-instructions').addEventListener('input', renderInstructionsPreview);
   $('team-form').addEventListener('submit', createTeam);
   $('invite-form').addEventListener('submit', createInvitation);

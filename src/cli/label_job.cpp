@@ -67,23 +67,18 @@ RunFn AddLabelJobCreateCommand(CLI::App& sub) {
       return Fail(Status::InvalidArgument("tenet label job create", "give --responses (a ranking job) or --pairwise (a blind A/B job)"), true);
     }
     if (a->pairwise.size() > 2) return Fail(Status::InvalidArgument("--pairwise", "takes one comparison file or two responses files"), true);
-    label::JobSpec spec;
-    spec.name = a->name;
-    if (!a->pairwise.empty()) {
-      spec.kind = "pairwise";
-      spec.offer_both_bad = a->both_bad;
-      spec.allow_ties = true;
-      a->no_shuffle = false;
-      if (a->dimensions.empty()) a->dimensions = "Which answer is better?";
-    } else if (a->both_bad) {
+    if (a->pairwise.empty() && a->both_bad) {
       return Fail(Status::InvalidArgument("--offer-both-bad", "goes with --pairwise"), true);
     }
-    spec.allow_ties = spec.allow_ties || a->allow_ties;
+    label::JobSpec spec;
+    spec.name = a->name;
+    spec.allow_ties = a->allow_ties;
     spec.annotators_per_item = a->annotators;
     spec.shuffle = !a->no_shuffle;
     spec.teams = a->teams;
     spec.source_file = a->pairwise.empty() ? a->responses : a->pairwise[0];
     if (!a->dimensions.empty()) spec.dimensions = SplitCommas(a->dimensions);
+    if (!a->pairwise.empty()) label::MakePairwise(spec, a->both_bad);
     auto limit = label::ParseDuration(a->time_limit);
     if (!limit.ok()) return Fail(limit.status().WithContext("--task-time-limit"), /*usage=*/true);
     spec.task_time_limit_s = *limit;
@@ -112,7 +107,7 @@ RunFn AddLabelJobCreateCommand(CLI::App& sub) {
         names.push_back(named ? spec_text.substr(0, eq) : path);
         auto text = ReadFile(path);
         if (!text.ok()) return Fail(text.status());
-        auto parsed = label::ParseResponses(*text, path);
+        auto parsed = label::ParseResponses(*text, path, /*min_answers=*/1);
         if (!parsed.ok()) return FailLabel(parsed.status());
         sides.push_back(std::move(parsed).value());
       }

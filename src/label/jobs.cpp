@@ -45,7 +45,7 @@ bool NextLine(std::string_view text, size_t& pos, size_t& line_no, std::string* 
 
 }  // namespace
 
-Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where) {
+Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where, size_t min_answers) {
   std::vector<ResponseItem> out;
   std::set<std::string> ids;
   size_t line_no = 0, pos = 0;
@@ -99,7 +99,9 @@ Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const st
       }
       item.responses.push_back(r.get<std::string>());
     }
-    if (item.responses.size() < 2) return LineError(where, line_no, "needs at least 2 responses to rank");
+    if (item.responses.size() < min_answers) {
+      return LineError(where, line_no, min_answers == 2 ? "needs at least 2 responses to rank" : "needs a response");
+    }
     if (item.responses.size() > kMaxAnswers) return LineError(where, line_no, "at most 26 responses per question");
     out.push_back(std::move(item));
   }
@@ -192,6 +194,14 @@ Result<std::vector<ResponseItem>> PairResponses(const std::vector<ResponseItem>&
       if (!in_a.count(y.source_id)) return bad("question '" + y.source_id + "' is answered by " + system_b + " only");
   }
   return out;
+}
+
+void MakePairwise(JobSpec& spec, bool offer_both_bad) {
+  spec.kind = "pairwise";
+  spec.offer_both_bad = offer_both_bad;
+  spec.allow_ties = true;
+  spec.shuffle = true;
+  if (spec.dimensions == JobSpec{}.dimensions) spec.dimensions = {kPairwiseQuestion};
 }
 
 Status ValidateJobSpec(const JobSpec& s) {

@@ -28,6 +28,7 @@ namespace tenet::label {
 
 using nlohmann::json;
 using http::Fields;
+using http::RequireArray;
 using http::SendError;
 using http::SendJson;
 
@@ -228,10 +229,39 @@ struct PortalServer::Impl {
     spec.shuffle = f.Bool("shuffle", true);
     if (f.Has("teams")) spec.teams = f.Strings("teams");
     spec.source_file = f.String("source_file", "upload");
+    const std::string kind = f.String("kind", "rank");
+    if (kind == "pairwise") MakePairwise(spec, f.Bool("offer_both_bad", false));
+    else spec.kind = kind;  // ValidateJobSpec names a wrong one
+    if (kind != "pairwise" && f.Has("offer_both_bad")) {
+      return Status::InvalidArgument(Reason("bad_job"), "\"offer_both_bad\" goes with \"kind\": \"pairwise\"");
+    }
     TENET_RETURN_IF_ERROR(ValidateJobSpec(spec));
-    TENET_ASSIGN_OR_RETURN(auto items, ParseResponses(f.String("responses_jsonl"), "responses"));
+    TENET_ASSIGN_OR_RETURN(auto items, kind == "pairwise" ? PairwiseItems(f) : ParseResponses(f.String("responses_jsonl"), "responses"));
     TENET_ASSIGN_OR_RETURN(JobSummary j, jobs.Create(spec, items));
     return json{{"job", ToJson(j)}};
+  }
+
+  // A pairwise job's items: "comparison_jsonl" (a `tenet compare` comparison.jsonl with two
+  // systems), or "sides": [{"system", "responses_jsonl"}, {...}] (two responses files with the same
+  // question ids).
+  static Result<std::vector<ResponseItem>> PairwiseItems(const Fields& f) {
+    if (f.Has("comparison_jsonl") == f.Has("sides")) {
+      return Status::InvalidArgument(Reason("bad_job"), "a pairwise job takes \"comparison_jsonl\" or two \"sides\", not both");
+    }
+    if (f.Has("comparison_jsonl")) return ParseComparisonPairs(f.String("comparison_jsonl"), "comparison file");
+    const json& sides = f.Required("sides");
+    RequireArray(sides, "sides", 2);
+    if (sides.size() != 2) return Status::InvalidArgument(Reason("bad_job"), "\"sides\" holds two responses files");
+    std::vector<std::vector<ResponseItem>> parsed;
+    std::vector<std::string> names;
+    for (size_t k = 0; k < 2; ++k) {
+      const std::string where = "sides[" + std::to_string(k) + "]";
+      const Fields side(sides[k], where);
+      names.push_back(side.String("system"));
+      TENET_ASSIGN_OR_RETURN(auto items, ParseResponses(side.String("responses_jsonl"), where + ".responses_jsonl", 1));
+      parsed.push_back(std::move(items));
+    }
+    return PairResponses(parsed[0], names[0], parsed[1], names[1]);
   }
 
   Result<json> ExportJob(Call& c, int64_t id) {

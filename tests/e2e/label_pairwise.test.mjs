@@ -349,6 +349,39 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
     }
   });
 
+  test('the admin creates a blind A/B job in the admin page from a comparison file', async () => {
+    const { page } = state.admin;
+    await page.goto(`${state.origin}/admin#new-job`);
+    const form = page.locator('#job-form');
+    await form.getByLabel('Blind A/B').check();
+    assert.ok(await page.locator('#job-dimensions').isHidden(), 'no ranking criteria for an A/B job');
+    assert.ok(await page.locator('#job-ties').isHidden(), 'ties are always allowed in an A/B job');
+    await form.getByLabel('Name').fill('ab-web');
+    await form.getByLabel('Question asked').fill('Which answer would our bank give?');
+    await form.getByLabel('Offer “both bad”').check();
+    // A file of one system's answers is not a comparison: the server's error shows, nothing is made.
+    const wrong = path.join(state.dir, 'not-a-comparison.jsonl');
+    fs.writeFileSync(wrong, `${JSON.stringify({ id: 'q1', messages: [{ role: 'user', content: 'Q' }], responses: ['a', 'b'] })}\n`);
+    await page.locator('#job-responses').setInputFiles(wrong);
+    await page.locator('#job-responses-info').filter({ hasText: '1 line read' }).waitFor();
+    await form.getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#job-message').filter({ hasText: 'exactly two systems' }).waitFor();
+    await page.locator('#job-responses').setInputFiles(path.join(state.dir, 'comparison.jsonl'));
+    await page.locator('#job-responses-info').filter({ hasText: '3 lines read' }).waitFor();
+    await screenshot(page, 'pairwise-admin-create.png');
+    await form.getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#job-message').filter({ hasText: 'Created “ab-web” with 3 items.' }).waitFor();
+    const row = page.locator('#jobs-table tr', { has: page.getByRole('link', { name: 'ab-web', exact: true }) });
+    assert.match(await row.textContent(), /blind A\/B · 3 questions · 3 per item/);
+    assert.match(await row.textContent(), /“both bad” offered/);
+    assert.ok(await page.locator('#job-dimensions').isVisible(), 'the form is back to a ranking job');
+    const { jobs } = await (await page.request.get(`${state.origin}/api/admin/jobs`)).json();
+    const job = jobs.find((j) => j.name === 'ab-web');
+    assert.equal(job.kind, 'pairwise');
+    assert.deepEqual(job.dimensions, ['Which answer would our bank give?']);
+    assert.equal(job.offer_both_bad, true);
+  });
+
   test('no page had an uncaught error, a CSP violation or an alert', () => {
     assert.deepEqual(state.problems, []);
   });

@@ -159,6 +159,17 @@ TEST_F(PairwiseTest, HostileComparisonFilesAreOneClearError) {
   auto mismatched = PairResponses(*a, "A", *b, "B");
   ASSERT_FALSE(mismatched.ok());
   EXPECT_NE(mismatched.status().message().find("'q1' is answered by A only"), std::string::npos);
+  // One answer per question on each side (`tenet generate --samples 1` for each system) pairs too;
+  // a ranking job needs two.
+  const std::string one = R"({"id": "q1", "messages": [{"role": "user", "content": "x"}], "responses": ["only"]})" "\n";
+  EXPECT_FALSE(ParseResponses(one, "one.jsonl").ok());
+  auto single = ParseResponses(one, "one.jsonl", /*min_answers=*/1);
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  auto one_pair = PairResponses(*single, "A", *single, "B");
+  ASSERT_TRUE(one_pair.ok());
+  ASSERT_EQ(one_pair->size(), 1u);
+  EXPECT_EQ((*one_pair)[0].source_id, "q1");
+  EXPECT_EQ((*one_pair)[0].responses, (std::vector<std::string>{"only", "only"}));
   auto paired = PairResponses(*a, "A", *a, "B");
   ASSERT_TRUE(paired.ok());
   ASSERT_EQ(paired->size(), 2u);

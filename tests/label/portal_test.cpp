@@ -243,5 +243,76 @@ TEST_F(PortalTest, PairwiseVerdictsAndTheAdminsResults) {
   EXPECT_EQ(admin.Get("/api/admin/jobs/" + std::to_string(ranked) + "/results").code(), "not_pairwise");
 }
 
+// The admin creates blind A/B jobs through the API, from a comparison file or from two responses
+// files, as `tenet label job create --pairwise` does; wrong combinations are one 400 each and
+// create nothing.
+TEST_F(PortalTest, AdminCreatesPairwiseJobsFromAComparisonOrTwoResponsesFiles) {
+  Browser admin = Admin();
+  const std::string comparison =
+      R"({"id": "q1", "messages": [{"role": "user", "content": "Q1"}], "answers": [{"system": "base", "samples": [{"text": "a1"}]}, )"
+      R"({"system": "v2", "samples": [{"text": "b1"}]}]})"
+      "\n"
+      R"({"id": "q2", "messages": [{"role": "user", "content": "Q2"}], "answers": [{"system": "base", "samples": [{"text": "a2"}]}, )"
+      R"({"system": "v2", "samples": [{"text": "b2"}]}]})"
+      "\n";
+  Reply made = admin.Post("/api/admin/jobs", {{"name", "ab"},
+                                              {"kind", "pairwise"},
+                                              {"comparison_jsonl", comparison},
+                                              {"offer_both_bad", true},
+                                              {"annotators_per_item", 1}});
+  ASSERT_EQ(made.status, 200) << made.raw;
+  EXPECT_EQ(made.body["job"]["kind"], "pairwise");
+  EXPECT_EQ(made.body["job"]["items"], 2);
+  EXPECT_TRUE(made.body["job"]["offer_both_bad"].get<bool>());
+  EXPECT_TRUE(made.body["job"]["allow_ties"].get<bool>());
+  EXPECT_EQ(made.body["job"]["dimensions"], json({"Which answer is better?"}));
+  // The annotator gets the blind A/B task and may answer "both bad".
+  Browser ana = Invited(admin, "ana@example.com", "");
+  const std::string id = std::to_string(made.body["job"]["id"].get<int64_t>());
+  Reply next = ana.Post("/api/jobs/" + id + "/next", json::object());
+  ASSERT_EQ(next.status, 200) << next.raw;
+  EXPECT_EQ(next.raw.find("\"v2\""), std::string::npos) << next.raw;
+  const std::string submit = "/api/tasks/" + std::to_string(next.body["task"]["id"].get<int64_t>()) + "/submit";
+  EXPECT_EQ(ana.Post(submit, {{"verdict", "both_bad"}}).status, 200);
+  EXPECT_EQ(admin.Get("/api/admin/jobs/" + id + "/results").body["both_bad"], 1);
+
+  auto responses = [](const std::string& a, const std::string& b) {
+    std::string out;
+    for (const auto& [id, answer] : {std::pair{"q1", a}, std::pair{"q2", b}}) {
+      out += json{{"id", id}, {"messages", {{{"role", "user"}, {"content", std::string("Q") + id[1]}}}}, {"responses", {answer}}}.dump() + "\n";
+    }
+    return out;
+  };
+  const json sides = {{{"system", "base"}, {"responses_jsonl", responses("a1", "a2")}},
+                      {{"system", "v2"}, {"responses_jsonl", responses("b1", "b2")}}};
+  Reply two = admin.Post("/api/admin/jobs", {{"name", "ab-files"}, {"kind", "pairwise"}, {"sides", sides}, {"dimensions", {"More helpful?"}}});
+  ASSERT_EQ(two.status, 200) << two.raw;
+  EXPECT_EQ(two.body["job"]["items"], 2);
+  EXPECT_EQ(two.body["job"]["dimensions"], json({"More helpful?"}));
+
+  // Unhappy paths: each a 400 with its reason, and no job made.
+  const size_t jobs_before = admin.Get("/api/admin/jobs").body["jobs"].size();
+  auto refused = [&](json body) {
+    body["name"] = "refused";
+    return admin.Post("/api/admin/jobs", body);
+  };
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"comparison_jsonl", comparison}, {"sides", sides}}).code(), "bad_job");
+  EXPECT_EQ(refused({{"kind", "pairwise"}}).code(), "bad_job");
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"sides", {sides[0]}}}).code(), "bad_job");
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"sides", {sides[0], {{"system", "v2"}, {"responses_jsonl", responses("b1", "b2").substr(0, 40)}}}}}).status, 400);
+  json other_ids = sides;
+  other_ids[1]["responses_jsonl"] = R"({"id": "q9", "messages": [{"role": "user", "content": "Q9"}], "responses": ["x"]})";
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"sides", other_ids}}).code(), "bad_responses");
+  json same_name = sides;
+  same_name[1]["system"] = "base";
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"sides", same_name}}).code(), "bad_responses");
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"sides", "base"}}).status, 400);
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"comparison_jsonl", R"({"id": "q1", "answers": []})"}}).status, 400);
+  EXPECT_EQ(refused({{"kind", "pairwise"}, {"comparison_jsonl", comparison}, {"dimensions", {"one", "two"}}}).code(), "bad_job");
+  EXPECT_EQ(refused({{"kind", "vote"}, {"responses_jsonl", responses("a", "b")}}).code(), "bad_job");
+  EXPECT_EQ(refused({{"responses_jsonl", responses("a", "b")}, {"offer_both_bad", true}}).code(), "bad_job");
+  EXPECT_EQ(admin.Get("/api/admin/jobs").body["jobs"].size(), jobs_before);
+}
+
 }  // namespace
 }  // namespace tenet::label::testing

@@ -27,9 +27,10 @@ struct ResponseItem {
   std::vector<std::string> systems;
 };
 constexpr size_t kMaxAnswers = 26;  // shown as A..Z
-// InvalidArgument naming `where`:line for malformed JSON, missing or wrong keys, fewer than 2 or
-// more than 26 answers, empty answers, duplicate ids, or an empty file.
-Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where);
+// InvalidArgument naming `where`:line for malformed JSON, missing or wrong keys, fewer than
+// `min_answers` (2 to rank; 1 for one side of a pairwise job) or more than 26 answers, empty
+// answers, duplicate ids, or an empty file.
+Result<std::vector<ResponseItem>> ParseResponses(std::string_view text, const std::string& where, size_t min_answers = 2);
 
 // Blind pairwise items from a `tenet compare` comparison.jsonl with exactly two systems: one item
 // per question and sample index (source id "<id>" for one sample, "<id>#<k>" for several).
@@ -58,6 +59,13 @@ struct JobSpec {
 };
 // InvalidArgument "bad_job" for a spec outside these ranges.
 Status ValidateJobSpec(const JobSpec& spec);
+
+// The question a pairwise job asks when none is given.
+inline constexpr char kPairwiseQuestion[] = "Which answer is better?";
+// Makes `spec` a pairwise job: kind "pairwise", ties allowed (a tie is a verdict), the answers
+// always in a random order per annotator, and kPairwiseQuestion unless a question was given
+// (`dimensions` other than the ranking default).
+void MakePairwise(JobSpec& spec, bool offer_both_bad);
 
 struct JobSummary {
   int64_t id = 0;
