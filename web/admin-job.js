@@ -67,10 +67,13 @@ function itemRows(status) {
   return Array.isArray(status.items) ? status.items : [];
 }
 
+let dimensionCount = 1;
+
 function renderDimensionChoice(dimensions) {
   const field = $('export-dimension-field');
   const select = $('export-dimension');
-  field.hidden = dimensions.length < 2;
+  dimensionCount = dimensions.length;
+  field.hidden = dimensions.length < 2 || $('export-format').value !== 'dpo';
   if (select.childElementCount === dimensions.length) return;
   replaceChildren(select, dimensions.map((name, d) => h('option', { value: String(d), text: name })));
 }
@@ -118,24 +121,28 @@ async function loadNames() {
   }
 }
 
-function renderPeople(annotators) {
+// A pairwise job's annotators cast votes, and their agreement with the majority is in Results:
+// here they get their counts and times only.
+function renderPeople(annotators, pairwise) {
   const box = $('people-body');
+  $('people-hint').hidden = pairwise;
   if (!annotators || !annotators.length) {
     replaceChildren(box, h('p', { class: 'muted' }, 'Nobody has worked on this job yet.'));
     return;
   }
   const sorted = annotators.slice().sort((x, y) => (y.submissions || 0) - (x.submissions || 0));
-  replaceChildren(box, table('Annotators of this job',
-    ['Name', 'Email', { text: 'Submissions', numeric: true }, { text: 'Skips', numeric: true },
-      { text: 'Median time', numeric: true }, { text: 'Agreement with others', numeric: true }],
+  const headers = ['Name', 'Email', { text: pairwise ? 'Votes' : 'Submissions', numeric: true }, { text: 'Skips', numeric: true },
+    { text: 'Median time', numeric: true }];
+  if (!pairwise) headers.push({ text: 'Agreement with others', numeric: true });
+  replaceChildren(box, table('Annotators of this job', headers,
     sorted.map((p) => [
       h('span', { text: p.name || namesById.get(p.id) || p.email || '—' }),
       h('span', { text: p.email || '' }),
       { value: p.submissions ?? 0, numeric: true },
       { value: p.skips ?? 0, numeric: true },
       { value: formatMs(p.median_time_ms), numeric: true },
-      agreementCell(p.agreement_with_others),
-    ]), { rowHeaders: true }));
+      pairwise ? null : agreementCell(p.agreement_with_others),
+    ].filter((cell) => cell !== null)), { rowHeaders: true }));
 }
 
 function formatConsolidated(consolidated) {
@@ -179,7 +186,7 @@ async function load() {
     renderActions(status);
     renderProgress(status);
     renderAgreement(status.agreement);
-    renderPeople(status.annotators);
+    renderPeople(status.annotators, status.kind === 'pairwise');
     renderItems(itemRows(status));
     renderDimensionChoice(status.dimensions || []);
     await loadResults(status);
@@ -364,6 +371,10 @@ function renderResults(r) {
 
 async function loadResults(status) {
   const pairwise = status.kind === 'pairwise';
+  if (exportPairwise !== pairwise) {
+    exportPairwise = pairwise;
+    updateExportFields();
+  }
   $('results').hidden = !pairwise;
   $('results-link').hidden = !pairwise;
   // Kendall's W and contested rankings mean nothing for A/B votes: Results has their agreement.
@@ -380,11 +391,21 @@ async function loadResults(status) {
 // ---------------------------------------------------------------------------------------------
 // Export: GET .../export returns the files' text; each becomes a Blob download link.
 
+// A pairwise job's DPO export is one pair per question (the majority's choice as chosen; no
+// majority, no pair), so the ranking options (pairs per item, ties, Kendall's W) do not apply.
+let exportPairwise = false;
+
 function updateExportFields() {
   const dpo = $('export-format').value === 'dpo';
   for (const el of document.querySelectorAll('#export-form .dpo-only')) {
     el.hidden = !dpo;
   }
+  // Only a job ranked along several dimensions has a choice to make.
+  $('export-dimension-field').hidden = !dpo || dimensionCount < 2;
+  for (const el of document.querySelectorAll('#export-form .rank-only')) {
+    el.hidden = exportPairwise || (el.classList.contains('dpo-only') && !dpo);
+  }
+  $('export-pairwise-hint').hidden = !(exportPairwise && dpo);
 }
 
 function describeReport(report) {
@@ -407,13 +428,15 @@ async function exportData(event) {
       $('export-test').focus();
       return;
     }
-    params.set('pairs', $('export-pairs').value);
+    if (!exportPairwise) {
+      params.set('pairs', $('export-pairs').value);
+      params.set('skip_ties', $('export-skip-ties').checked ? '1' : '0');
+    }
     params.set('test_fraction', String(fraction));
     params.set('seed', String(Number($('export-seed').value || 0)));
-    params.set('skip_ties', $('export-skip-ties').checked ? '1' : '0');
     if (!$('export-dimension-field').hidden) params.set('dimension', $('export-dimension').value);
   }
-  const minAgreement = Number($('export-min-agreement').value || 0);
+  const minAgreement = exportPairwise ? 0 : Number($('export-min-agreement').value || 0);
   if (!(minAgreement >= 0 && minAgreement <= 1)) {
     showMessage(message, 'The minimum agreement must be between 0 and 1.');
     $('export-min-agreement').focus();

@@ -321,6 +321,21 @@ describe('labeling portal: blind pairwise tasks (real server, real browser)', ()
           `the admin page's vote on ${id}`);
       }
       await resultsBox.locator('.data', { hasText: 'bo@example.com' }).first().waitFor();
+      // The Annotators section counts votes (agreement is in Results); Export offers what applies
+      // to A/B votes: one pair per question with a majority.
+      const peopleHeaders = await admin.locator('#people-body thead th').allTextContents();
+      assert.deepEqual(peopleHeaders, ['Name', 'Email', 'Votes', 'Skips', 'Median time']);
+      assert.ok(await admin.locator('#people-hint').isHidden(), 'no ranking-agreement hint on an A/B job');
+      await admin.locator('#export-pairwise-hint').waitFor();
+      for (const id of ['#export-pairs', '#export-min-agreement', '#export-skip-ties', '#export-dimension']) {
+        assert.ok(await admin.locator(id).isHidden(), `${id} is a ranking option`);
+      }
+      await admin.locator('#export-test').fill('0');
+      await admin.getByRole('button', { name: 'Export' }).click();
+      const exported = admin.locator('#export-result');
+      await exported.filter({ hasText: 'train pairs' }).waitFor();
+      const decisive = winsOf(candidateSystem) + winsOf(baseSystem);
+      assert.match(await exported.textContent(), new RegExp(`train pairs\\s*${decisive}\\b`));
       await screenshot(admin, 'pairwise-admin-results.png');
 
       // ---- The reason went in as the submission's comment, as typed.
