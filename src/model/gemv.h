@@ -21,6 +21,10 @@ constexpr int64_t kMaxRows = 8;
 // bf16 weights on AVX2 this beats widening the weights for an fp32 GEMM up to about this many rows
 // (bench/gemv_bench, generate_bench --isa avx2); more rows are a GEMM's job.
 constexpr int64_t kMaxWideRows = 32;
+// The most bf16 rows of x one product takes under native bf16 (groups of kMaxRows): up to 16 rows
+// the vdpbf16ps kernels beat oneDNN's bf16 matmul, at 32 oneDNN wins (bench/gemv_bench, Zen 4:
+// 16 rows 33-38 ms against 38-49, 32 rows 61-73 against 56-65 over 128256 x 512 or x 2048).
+constexpr int64_t kMaxBf16Rows = 16;
 
 void Wt(const float* x, int64_t N, int64_t ldx, const float* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy);
 void Wt(const float* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t O, int64_t I, int64_t ldw, float* y, int64_t ldy);

@@ -38,15 +38,19 @@ void WidenRows(const torch::Tensor& w, int64_t o0, int64_t n, torch::Tensor& buf
 
 int64_t BlockRows(int64_t rows, int64_t cols) { return std::clamp<int64_t>(kBlockElems / std::max<int64_t>(cols, 1), 16, rows); }
 
-// fp32 rows over fp32 or bf16 weights; bf16 rows over bf16 weights where vdpbf16ps exists.
+// How many rows of x (of dtype x over weights of dtype w) the few-row kernels take on this CPU; 0:
+// none. fp32 rows over bf16 weights: up to kMaxWideRows (no widened copy to write and read back);
+// bf16 rows over bf16 weights where vdpbf16ps exists: up to kMaxBf16Rows; fp32 over fp32: up to
+// kMaxRows, where a GEMM is not yet efficient.
+int64_t FewRowsLimit(torch::ScalarType x, torch::ScalarType w) {
+  if (x == torch::kBFloat16) return w == torch::kBFloat16 && KernelIsa() >= Isa::kAvx512Bf16 ? gemv::kMaxBf16Rows : 0;
+  if (x != torch::kFloat32) return 0;
+  return w == torch::kBFloat16 ? gemv::kMaxWideRows : w == torch::kFloat32 ? gemv::kMaxRows : 0;
+}
+
 bool UseGemv(const torch::Tensor& x, const torch::Tensor& w) {
   if (!x.is_cpu() || !w.is_cpu() || x.size(0) == 0 || x.stride(1) != 1 || w.stride(1) != 1) return false;
-  // fp32 rows over bf16 weights: up to kMaxWideRows (no widened copy to write and read back);
-  // otherwise up to kMaxRows, where a GEMM is not yet efficient.
-  const bool mixed = x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kBFloat16;
-  if (x.size(0) > (mixed ? gemv::kMaxWideRows : gemv::kMaxRows)) return false;
-  if (x.scalar_type() == torch::kBFloat16) return w.scalar_type() == torch::kBFloat16 && KernelIsa() >= Isa::kAvx512Bf16;
-  return x.scalar_type() == torch::kFloat32 && (w.scalar_type() == torch::kFloat32 || w.scalar_type() == torch::kBFloat16);
+  return x.size(0) <= FewRowsLimit(x.scalar_type(), w.scalar_type());
 }
 
 void GemvInto(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& w) {
@@ -130,8 +134,7 @@ torch::Tensor ProductW(const torch::Tensor& g, const torch::Tensor& w) {
 torch::Tensor Affine(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   const bool mixed = x.scalar_type() != w.scalar_type();
   const bool slow_bf16 = x.scalar_type() == torch::kBFloat16 && !NativeBf16(x);
-  const bool few_rows = (x.scalar_type() == torch::kFloat32 || (x.scalar_type() == torch::kBFloat16 && KernelIsa() >= Isa::kAvx512Bf16)) &&
-                        x.numel() <= gemv::kMaxRows * x.size(-1);
+  const bool few_rows = x.numel() <= FewRowsLimit(x.scalar_type(), w.scalar_type()) * x.size(-1);
   if (!x.is_cpu() || (!mixed && !slow_bf16 && !few_rows)) return torch::linear(x, w, b);
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = w.size(0);

@@ -3,8 +3,8 @@
 // Weights may be stored narrower than the activations: a bf16 checkpoint computed in fp32 on a CPU
 // without native bf16 (the compute-dtype policy, tenet/model/compute_dtype.h) keeps its bf16 bytes,
 // and the products widen them as they go:
-// - up to gemv::kMaxRows (8) rows, a matrix-vector kernel streams each weight row once and widens
-//   it in registers (src/model/gemv.h): decoding reads half the bytes of an fp32 copy;
+// - up to 32 rows (gemv::kMaxWideRows, in groups of 8), the few-row kernels stream each weight row
+//   once and widen it in registers (src/model/gemv.h): decoding reads half the bytes of an fp32 copy;
 // - more rows widen the weight block by block (about 8 MiB of fp32 at a time) into a scratch
 //   buffer that one fp32 GEMM (OpenBLAS) then multiplies: for M rows the widening costs about
 //   1/M of the GEMM's memory traffic, a few percent from 32 rows on.
