@@ -217,7 +217,8 @@ TENET_AVX512_BF16 TENET_ALWAYS __m512 Sum16(const __m512* a, int count) {
 
 
 template <int N, int R>
-TENET_AVX512_BF16 void BlockDp(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy) {
+TENET_AVX512_BF16 void BlockDp(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
+                               bool add) {
   __m512 acc[R][N];
   for (int r = 0; r < R; ++r)
     for (int n = 0; n < N; ++n) acc[r][n] = _mm512_setzero_ps();
@@ -234,7 +235,8 @@ TENET_AVX512_BF16 void BlockDp(const uint16_t* x, int64_t ldx, const uint16_t* w
     _mm512_store_ps(sums, Sum16(flat + q0, kCount - q0));
     for (int q = q0; q < std::min(kCount, q0 + 16); ++q) {
       const int k = q - q0;
-      y[(q % N) * ldy + q / N] = sums[4 * (k % 4) + k / 4];
+      float& out = y[(q % N) * ldy + q / N];
+      out = add ? out + sums[4 * (k % 4) + k / 4] : sums[4 * (k % 4) + k / 4];
     }
   }
 }
@@ -258,28 +260,43 @@ constexpr int DpRowsFor(int N) { return N <= 6 ? 4 : 3; }
 
 template <int N>
 void RunRowsDp(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy, int64_t o0,
-               int64_t o1) {
+               int64_t o1, bool add) {
   int64_t o = o0;
   if constexpr (N == 1) {
-    for (; o < o1; ++o) Row1Dp(x, w + o * ldw, I, y + o);
-    return;
+    if (!add) {
+      for (; o < o1; ++o) Row1Dp(x, w + o * ldw, I, y + o);
+      return;
+    }
   }
   constexpr int R = DpRowsFor(N);
-  for (; o + R <= o1; o += R) BlockDp<N, R>(x, ldx, w + o * ldw, ldw, I, y + o, ldy);
-  for (; o < o1; ++o) BlockDp<N, 1>(x, ldx, w + o * ldw, ldw, I, y + o, ldy);
+  for (; o + R <= o1; o += R) BlockDp<N, R>(x, ldx, w + o * ldw, ldw, I, y + o, ldy, add);
+  for (; o < o1; ++o) BlockDp<N, 1>(x, ldx, w + o * ldw, ldw, I, y + o, ldy, add);
 }
 
+void RunGroupDpBlock(const uint16_t* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
+                     int64_t o0, int64_t o1, bool add) {
+  switch (N) {
+    case 1: RunRowsDp<1>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 2: RunRowsDp<2>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 3: RunRowsDp<3>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 4: RunRowsDp<4>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 5: RunRowsDp<5>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 6: RunRowsDp<6>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    case 7: RunRowsDp<7>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+    default: RunRowsDp<8>(x, ldx, w, ldw, I, y, ldy, o0, o1, add); break;
+  }
+}
+
+// As RunGroup: x rows that do not fit L1 (8 bf16 rows of 8192, a down projection's input, are
+// 128 KiB) go in blocks of the inner dimension that do, partial sums added into y.
 void RunGroupDp(const uint16_t* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
                 int64_t o0, int64_t o1) {
-  switch (N) {
-    case 1: RunRowsDp<1>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 2: RunRowsDp<2>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 3: RunRowsDp<3>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 4: RunRowsDp<4>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 5: RunRowsDp<5>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 6: RunRowsDp<6>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    case 7: RunRowsDp<7>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
-    default: RunRowsDp<8>(x, ldx, w, ldw, I, y, ldy, o0, o1); break;
+  constexpr int64_t kL1Bytes = 16 << 10;
+  const int64_t row_bytes = N * static_cast<int64_t>(sizeof(uint16_t));
+  if (N == 1 || I * row_bytes <= 2 * kL1Bytes) return RunGroupDpBlock(x, N, ldx, w, ldw, I, y, ldy, o0, o1, false);
+  const int64_t block = std::max<int64_t>(64, (kL1Bytes / row_bytes) / 32 * 32);
+  for (int64_t i0 = 0; i0 < I; i0 += block) {
+    RunGroupDpBlock(x + i0, N, ldx, w + i0, ldw, std::min(block, I - i0), y, ldy, o0, o1, i0 > 0);
   }
 }
 
@@ -370,10 +387,12 @@ void Run(const X* x, int64_t N, int64_t ldx, int64_t O, int64_t I, float* y, int
   const int64_t grain = std::max<int64_t>(16, (int64_t{64} << 10) / std::max<int64_t>(1, I * static_cast<int64_t>(sizeof(W))));
   // More than 8 rows of x go in groups of 8 over the same ~16 KiB of weight rows, which the later
   // groups read from L1/L2: the weights still stream from memory once.
-  const int64_t chunk = std::max<int64_t>(4, (int64_t{16} << 10) / std::max<int64_t>(1, I * static_cast<int64_t>(sizeof(W))));
+  // A multiple of 12, so blocks of 1, 2, 3 or 4 weight rows leave no rest but at the end.
+  const int64_t rows = std::max<int64_t>(4, (int64_t{16} << 10) / std::max<int64_t>(1, I * static_cast<int64_t>(sizeof(W))));
+  const int64_t chunk = (rows + 11) / 12 * 12;
   at::parallel_for(0, O, grain, [&](int64_t b, int64_t e) {
-    for (int64_t o0 = b; o0 < e; o0 = N <= kMaxRows ? e : o0 + chunk) {
-      const int64_t o1 = N <= kMaxRows ? e : std::min(e, o0 + chunk);
+    for (int64_t o0 = b; o0 < e; o0 += chunk) {
+      const int64_t o1 = std::min(e, o0 + chunk);
       for (int64_t n0 = 0; n0 < N; n0 += kMaxRows) group(x + n0 * ldx, std::min(kMaxRows, N - n0), y + n0 * ldy, o0, o1);
     }
   });
