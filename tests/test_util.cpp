@@ -30,7 +30,11 @@ std::string Llama3TokenizerDir() { return NodeModules() + "/@lenml/tokenizer-lla
 
 std::string ScratchDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "scratch";
+  // Outside a test (a suite's SetUpTestSuite) the directory is the process's own: ctest runs each
+  // test in its own process, in parallel, and a shared name let one suite's set-up empty the
+  // directory another process had just filled (a CompareCli adapter vanished that way).
+  std::string name = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name()
+                                     : "suite-setup-" + std::to_string(::getpid());
   for (char& c : name)
     if (c == '/') c = '_';
   std::filesystem::path dir = std::filesystem::path(BinaryDir()) / "test-scratch" / name;

@@ -17,8 +17,9 @@ std::string NodeModules();        // tests/node/node_modules
 std::string NodeBin();            // the Node.js that scripts/setup installs there (Node.js 24)
 std::string Llama3TokenizerDir(); // Meta's tokenizer.json + tokenizer_config.json (npm fixture)
 
-// A fresh empty directory under the build tree, unique to the current test; left in place
-// afterwards for inspection. Each call empties it again: call it once per test.
+// A fresh empty directory under the build tree, unique to the current test (outside a test, as in
+// SetUpTestSuite: to this process); left in place afterwards for inspection. Each call empties it
+// again: call it once per test.
 std::string ScratchDir();
 
 // A directory of test fixtures shared by every test process (ctest runs each test in its own
