@@ -49,6 +49,21 @@ TENET_ALWAYS void PrefetchAhead(const W* w, int64_t ldw, int64_t i) {
   for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(next + r * ldw * sizeof(W)), _MM_HINT_T1);
 }
 
+// Up to 8 rows of x against a range of weight rows, as part(i0, n, add) over columns [i0, i0 + n)
+// of the inner dimension. When those x rows do not fit L1 (8 fp32 rows of 2048, or 8 bf16 rows of a
+// down projection's 8192, are 64-128 KiB), the inner dimension goes in blocks whose x rows do
+// (16 KiB, a multiple of `lanes`), each over all the weight rows, partial sums added into y:
+// otherwise every weight row re-reads every x row from L2, which bounded the 8-row kernel at
+// 8-9 GB/s of weights for I = 2048.
+template <typename X, typename Part>
+void InInnerBlocks(int64_t N, int64_t I, int64_t lanes, const Part& part) {
+  constexpr int64_t kL1Bytes = 16 << 10;
+  const int64_t row_bytes = N * static_cast<int64_t>(sizeof(X));
+  if (N == 1 || I * row_bytes <= 2 * kL1Bytes) return part(0, I, false);
+  const int64_t block = std::max<int64_t>(64, (kL1Bytes / row_bytes) / lanes * lanes);
+  for (int64_t i0 = 0; i0 < I; i0 += block) part(i0, std::min(block, I - i0), i0 > 0);
+}
+
 inline float ToFloat(float v) { return v; }
 inline float ToFloat(uint16_t v) { return std::bit_cast<float>(static_cast<uint32_t>(v) << 16); }
 
@@ -287,17 +302,11 @@ void RunGroupDpBlock(const uint16_t* x, int64_t N, int64_t ldx, const uint16_t* 
   }
 }
 
-// As RunGroup: x rows that do not fit L1 (8 bf16 rows of 8192, a down projection's input, are
-// 128 KiB) go in blocks of the inner dimension that do, partial sums added into y.
 void RunGroupDp(const uint16_t* x, int64_t N, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
                 int64_t o0, int64_t o1) {
-  constexpr int64_t kL1Bytes = 16 << 10;
-  const int64_t row_bytes = N * static_cast<int64_t>(sizeof(uint16_t));
-  if (N == 1 || I * row_bytes <= 2 * kL1Bytes) return RunGroupDpBlock(x, N, ldx, w, ldw, I, y, ldy, o0, o1, false);
-  const int64_t block = std::max<int64_t>(64, (kL1Bytes / row_bytes) / 32 * 32);
-  for (int64_t i0 = 0; i0 < I; i0 += block) {
-    RunGroupDpBlock(x + i0, N, ldx, w + i0, ldw, std::min(block, I - i0), y, ldy, o0, o1, i0 > 0);
-  }
+  InInnerBlocks<uint16_t>(N, I, 32, [&](int64_t i0, int64_t n, bool add) {
+    RunGroupDpBlock(x + i0, N, ldx, w + i0, ldw, n, y, ldy, o0, o1, add);
+  });
 }
 
 // ---- portable ----
@@ -362,20 +371,12 @@ void RunGroupBlock(Path path, const X* x, int64_t N, int64_t ldx, const W* w, in
   }
 }
 
-// Up to 8 rows of x against weight rows [o0, o1). When those x rows do not fit L1 (8 rows of a
-// 2048-wide input are 64 KiB), the inner dimension goes in blocks whose x rows do (16 KiB), each
-// block over all the weight rows, partial sums added into y: otherwise every weight row re-reads
-// every x row from L2, which bounded the 8-row kernel at 8-9 GB/s of weights for I = 2048.
 template <typename X, typename W>
 void RunGroup(Path path, const X* x, int64_t N, int64_t ldx, const W* w, int64_t ldw, int64_t I, float* y, int64_t ldy,
               int64_t o0, int64_t o1) {
-  constexpr int64_t kL1Bytes = 16 << 10;
-  const int64_t row_bytes = N * static_cast<int64_t>(sizeof(float));
-  if (N == 1 || I * row_bytes <= 2 * kL1Bytes) return RunGroupBlock(path, x, N, ldx, w, ldw, I, y, ldy, o0, o1, false);
-  const int64_t block = std::max<int64_t>(64, (kL1Bytes / row_bytes) / 16 * 16);
-  for (int64_t i0 = 0; i0 < I; i0 += block) {
-    RunGroupBlock(path, x + i0, N, ldx, w + i0, ldw, std::min(block, I - i0), y, ldy, o0, o1, i0 > 0);
-  }
+  InInnerBlocks<X>(N, I, 16, [&](int64_t i0, int64_t n, bool add) {
+    RunGroupBlock(path, x + i0, N, ldx, w + i0, ldw, n, y, ldy, o0, o1, add);
+  });
 }
 
 // Output rows in parallel blocks; x rows in groups of kMaxRows over each chunk of weight rows.
